@@ -48,7 +48,7 @@ def ensure_app_login(owner_url: str, *, login: str, password: str) -> None:
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).scalar()
         verb = "ALTER" if exists else "CREATE"
         conn.execute(
-            text(f'{verb} ROLE "{login}" LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD \'{_quote(password)}\'')
+            text(f"{verb} ROLE \"{login}\" LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{_quote(password)}'")
         )
         conn.execute(text(f'GRANT strategist_app TO "{login}"'))
     engine.dispose()

@@ -49,7 +49,9 @@ class Principal:
 
     def require_role(self, minimum: Role) -> None:
         if ROLE_RANK[self.role] < ROLE_RANK[minimum]:
-            raise Forbidden(f"this action needs the {minimum.value} role or higher; you are {self.role.value}")
+            raise Forbidden(
+                f"this action needs the {minimum.value} role or higher; you are {self.role.value}"
+            )
 
     def require_scope(self, scope: Scope) -> None:
         if scope not in self.scopes:

@@ -48,6 +48,10 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
 

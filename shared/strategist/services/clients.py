@@ -1,0 +1,144 @@
+"""Client CRUD. Row-level security already confines every query to the caller's tenant; these functions add
+what RLS cannot know: a client viewer sees only its own clients, and who may change what."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from strategist.adapters.db.models import Client
+from strategist.adapters.db.uow import UnitOfWork, jsonable
+from strategist.domain.auth import Principal, Role
+from strategist.domain.errors import NotFound, ValidationFailed
+from strategist.http.schemas.clients import ClientCreate, ClientListQuery, ClientUpdate
+from strategist.http.schemas.common import decode_cursor, encode_cursor
+
+AUDITED = (
+    "name",
+    "industry",
+    "currency",
+    "reporting_timezone",
+    "kpis",
+    "goals",
+    "monthly_budget",
+    "branding",
+    "contact_emails",
+)
+
+
+def _snapshot(client: Client) -> dict[str, Any]:
+    return jsonable({k: getattr(client, k) for k in AUDITED})
+
+
+def client_exists(uow: UnitOfWork, client_id: uuid.UUID) -> bool:
+    return (
+        uow.session.scalar(select(Client.id).where(Client.id == client_id, Client.deleted_at.is_(None)))
+        is not None
+    )
+
+
+def require_clients_exist(uow: UnitOfWork, client_ids: list[uuid.UUID], field: str = "client_ids") -> None:
+    for cid in client_ids:
+        if not client_exists(uow, cid):
+            raise ValidationFailed.one(field, f"client {cid} does not exist in this tenant")
+
+
+def get_client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID) -> Client:
+    principal.require_client(client_id)
+    client = uow.session.scalar(select(Client).where(Client.id == client_id, Client.deleted_at.is_(None)))
+    if client is None:
+        raise NotFound("client not found")
+    return client
+
+
+def list_clients(
+    uow: UnitOfWork, principal: Principal, query: ClientListQuery
+) -> tuple[list[Client], str | None]:
+    stmt = select(Client).where(Client.deleted_at.is_(None))
+    if principal.client_ids is not None:
+        stmt = stmt.where(Client.id.in_(principal.client_ids or [uuid.UUID(int=0)]))
+    if query.q:
+        stmt = stmt.where(func.lower(Client.name).contains(query.q.lower(), autoescape=True))
+    if query.industry:
+        stmt = stmt.where(Client.industry == query.industry.value)
+    if query.cursor:
+        try:
+            after_created, after_id = decode_cursor(query.cursor)
+        except ValueError as exc:
+            raise ValidationFailed.one("query.cursor", str(exc)) from exc
+        stmt = stmt.where(
+            or_(
+                Client.created_at > after_created,
+                and_(Client.created_at == after_created, Client.id > after_id),
+            )
+        )
+    rows = list(uow.session.scalars(stmt.order_by(Client.created_at, Client.id).limit(query.limit + 1)))
+    next_cursor = (
+        encode_cursor(rows[query.limit - 1].created_at, rows[query.limit - 1].id)
+        if len(rows) > query.limit
+        else None
+    )
+    return rows[: query.limit], next_cursor
+
+
+def create_client(uow: UnitOfWork, principal: Principal, data: ClientCreate) -> Client:
+    principal.require_role(Role.ADMIN)
+    client = Client(
+        id=uuid.uuid4(),
+        tenant_id=principal.tenant_id,
+        name=data.name,
+        industry=data.industry.value,
+        currency=data.currency,
+        reporting_timezone=data.reporting_timezone,
+        kpis=[k.value for k in data.kpis],
+        goals=jsonable({k.value: v for k, v in data.goals.items()}),
+        monthly_budget=data.monthly_budget,
+        branding=data.branding.model_dump(exclude_none=True),
+        contact_emails=list(data.contact_emails),
+    )
+    uow.session.add(client)
+    uow.session.flush()
+    uow.session.refresh(client)
+    uow.audit("client.create", "client", client.id, after=_snapshot(client))
+    uow.emit("client.created", {"client_id": client.id, "name": client.name})
+    return client
+
+
+def update_client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID, data: ClientUpdate) -> Client:
+    principal.require_role(Role.ANALYST)
+    client = get_client(uow, principal, client_id)
+    before = _snapshot(client)
+    changes = data.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name not in {"monthly_budget"}:
+            raise ValidationFailed.one(name, "cannot be null")
+        if name == "goals":
+            value = jsonable({str(k): v for k, v in value.items()})
+        elif name == "kpis":
+            value = [str(k) for k in value]
+        elif name == "industry":
+            value = str(value)
+        elif name == "branding":
+            value = {k: v for k, v in value.items() if v is not None}
+        setattr(client, name, value)
+    goals, kpis = client.goals or {}, set(client.kpis or [])
+    stray = sorted(k for k in goals if k not in kpis)
+    if stray:
+        raise ValidationFailed.one("goals", f"goals set for KPIs not in kpis: {', '.join(stray)}")
+    client.updated_at = dt.datetime.now(dt.UTC)
+    uow.session.flush()
+    uow.audit("client.update", "client", client.id, before=before, after=_snapshot(client))
+    uow.emit("client.updated", {"client_id": client.id, "fields": sorted(changes)})
+    return client
+
+
+def delete_client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID) -> None:
+    """Soft delete: campaigns, metrics and reports that reference the client stay consistent and auditable."""
+    principal.require_role(Role.ADMIN)
+    client = get_client(uow, principal, client_id)
+    client.deleted_at = dt.datetime.now(dt.UTC)
+    uow.audit("client.delete", "client", client.id, before=_snapshot(client))
+    uow.emit("client.deleted", {"client_id": client.id})
