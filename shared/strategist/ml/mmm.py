@@ -309,11 +309,17 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
 
         def objective(u: Array) -> float:
             M = self._media_design(rows, u)
+            if not np.all(np.isfinite(M)):
+                return 1e12
             _, rss = self._solve_linear(B, M, y, pen, sigma2)
             return 0.5 * n * np.log(rss / n) + 0.5 * float(np.sum(((u - prior_mean) / prior_sd) ** 2))
 
+        # four prior sds either side: wide enough never to bind in practice, narrow enough to stay finite
+        box = list(zip(prior_mean - 4 * prior_sd, prior_mean + 4 * prior_sd, strict=True))
         if init_u is not None:
-            starts = [np.asarray(init_u, dtype=float)]
+            starts = [
+                np.clip(np.asarray(init_u, dtype=float), prior_mean - 4 * prior_sd, prior_mean + 4 * prior_sd)
+            ]
         else:
             rng = np.random.default_rng(self.random_state)
             starts = [prior_mean.copy()]
@@ -324,7 +330,9 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         best: optimize.OptimizeResult | None = None
         for _round in range(2):
             for u0 in starts:
-                res = optimize.minimize(objective, u0, method="L-BFGS-B", options={"maxiter": 200})
+                res = optimize.minimize(
+                    objective, u0, method="L-BFGS-B", bounds=box, options={"maxiter": 200}
+                )
                 if best is None or res.fun < best.fun:
                     best = res
             # a second pass re-estimates the noise level that weighs the ridge priors
