@@ -319,7 +319,7 @@ def format_report(rows: Sequence[SizeRow], limit: int = LAMBDA_UNZIPPED_LIMIT) -
     """Plain-text table, biggest first, so the function closest to the limit is on top."""
     header = ("function", "layers", "code MB", "layers MB", "total MB", "headroom MB", "")
     lines = [header]
-    for row in sorted(rows, key=lambda r: r.total, reverse=True):
+    for row in sorted(rows, key=lambda r: (-r.total, r.function)):
         flag = "OVER LIMIT" if row.total > limit else ""
         if row.unknown_layers:
             flag = (flag + " " if flag else "") + f"(not counted: {', '.join(row.unknown_layers)})"
@@ -327,7 +327,7 @@ def format_report(rows: Sequence[SizeRow], limit: int = LAMBDA_UNZIPPED_LIMIT) -
             (
                 row.function,
                 "+".join(row.layers) or "-",
-                f"{row.function_bytes / MIB:.2f}",
+                f"{row.function_bytes / MIB:.3f}",
                 f"{row.layer_bytes / MIB:.1f}",
                 f"{row.total / MIB:.1f}",
                 f"{(limit - row.total) / MIB:.1f}",
@@ -956,6 +956,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="ship boto3/botocore in the core layer (newer SDK than runtime)",
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="do not build layers: zip functions and size what build/ holds",
+    )
     args = parser.parse_args(argv)
 
     if not args.template.exists():
@@ -975,17 +980,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warning: no Python 3.12 found (set MS_LAMBDA_PYTHON); layers get no .pyc files (slower cold starts)",
             file=sys.stderr,
         )
-    builds = build_layers(
-        args.build_dir, python312=python312, force=args.force, bundle_boto3=args.bundle_boto3
-    )
-    for b in builds:
-        state = (
-            "cached"
-            if b.cached
-            else f"installed {b.installed_bytes / MIB:.1f} MB, trimmed {b.trimmed_bytes / MIB:.1f} MB"
+    if not args.report_only:
+        apps = sorted(args.functions_dir.glob("*/app.py"))
+        builds = build_layers(
+            args.build_dir, python312=python312, force=args.force, bundle_boto3=args.bundle_boto3, apps=apps
         )
-        pruned = f"; pruned {', '.join(b.pruned)}" if b.pruned else ""
-        print(f"layer {b.name}: {tree_size(b.layer_dir) / MIB:.1f} MB unzipped ({state}{pruned})")
+        for b in builds:
+            state = (
+                "cached"
+                if b.cached
+                else f"installed {b.installed_bytes / MIB:.1f} MB, trimmed {b.trimmed_bytes / MIB:.1f} MB"
+            )
+            pruned = f"; pruned {', '.join(b.pruned)}" if b.pruned else ""
+            print(f"layer {b.name}: {tree_size(b.layer_dir) / MIB:.1f} MB unzipped ({state}{pruned})")
 
     function_sizes = build_functions(args.functions_dir, args.build_dir / "functions")
     problems: list[str] = []
