@@ -368,16 +368,21 @@ def allocate_for_target(
         return _optimal_outcome(units, total) >= ratio * total
 
     hi_sum = sum(u.hi for u in units)
-    start = lo_sum if lo_sum > 0 else min(1e-9 * max(hi_sum, 1.0), hi_sum)
-    if not meets(start):
-        what = "the lower bounds' spend" if lo_sum > 0 else "any spend"
-        raise InfeasibleBudgetError(
-            f"{what} already misses the target (ratio {ratio:g}) at the optimal split"
-        )
-    if meets(hi_sum):
-        best = hi_sum
+    if lo_sum > 0:
+        if not meets(lo_sum):
+            raise InfeasibleBudgetError(
+                f"the lower bounds' spend {lo_sum:g} already misses the target (ratio {ratio:g}) at the optimal split"
+            )
+    elif max(u.marginal(0.0) for u in units) < ratio:
+        raise InfeasibleBudgetError(f"no channel's first unit of spend returns the target ratio {ratio:g}")
+    # bracket: grow the budget geometrically until the target breaks (or the cap is reached)
+    a = lo_sum
+    b = max(lo_sum, 1.0)
+    while b < hi_sum and meets(b):
+        a, b = b, min(b * 4.0, hi_sum)
+    if meets(b):
+        best = b
     else:
-        a, b = start, hi_sum
         for _ in range(200):
             mid = math.sqrt(a * b) if a > 0 and b / a > 4 else 0.5 * (a + b)
             if meets(mid):
