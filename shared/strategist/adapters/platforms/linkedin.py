@@ -34,7 +34,7 @@ from strategist.domain.metrics import (
     PlatformAccount,
     PlatformCampaign,
 )
-from strategist.domain.money import check_major_precision, normalize_currency, to_decimal
+from strategist.domain.money import check_major_precision, minor_unit_exponent, normalize_currency, to_decimal
 from strategist.domain.platforms import Platform
 
 _STATUS = {
@@ -219,6 +219,12 @@ class LinkedInAdsConnector(BaseConnector):
         website = int(element.get("externalWebsiteConversions", 0))
         leads = int(element.get("oneClickLeads", 0))
         views = element.get("videoViews")
+        raw_cost = to_decimal(element.get("costInLocalCurrency", "0"))
+        # Cost strings can carry binary-float tails ("107.5300000000000335346"): keep the currency's precision.
+        cost = raw_cost.quantize(Decimal(1).scaleb(-minor_unit_exponent(account.currency)))
+        extra: dict[str, Any] = {"external_website_conversions": website, "one_click_leads": leads}
+        if cost != raw_cost:
+            extra["cost_raw"] = str(element["costInLocalCurrency"])
         return DailyMetric(
             platform=self.platform,
             account_id=self.account_id,
@@ -226,7 +232,7 @@ class LinkedInAdsConnector(BaseConnector):
             campaign_name=names.get(campaign_id),
             date=date(start["year"], start["month"], start["day"]),
             currency=account.currency,
-            cost=to_decimal(element.get("costInLocalCurrency", "0")),
+            cost=cost,
             impressions=int(element.get("impressions", 0)),
             clicks=int(element.get("clicks", 0)),
             conversions=Decimal(website + leads),
@@ -235,7 +241,7 @@ class LinkedInAdsConnector(BaseConnector):
             time_zone="UTC",
             attribution_window=AttributionWindow.LINKEDIN_DEFAULT.value,
             source=source,
-            extra={"external_website_conversions": website, "one_click_leads": leads},
+            extra=extra,
         )
 
     def _campaigns_url(self) -> str:

@@ -33,7 +33,7 @@ from strategist.domain.metrics import (
     PlatformAccount,
     PlatformCampaign,
 )
-from strategist.domain.money import check_major_precision, normalize_currency, to_decimal
+from strategist.domain.money import check_major_precision, minor_unit_exponent, normalize_currency, to_decimal
 from strategist.domain.platforms import Platform
 
 RATE_LIMIT_CODE = 40100
@@ -232,7 +232,13 @@ class TikTokAdsConnector(BaseConnector):
         else:
             status = CampaignStatus.OTHER
         budget_type = _BUDGET_MODES.get(row.get("budget_mode", ""))
-        budget = Budget(to_decimal(row.get("budget", 0)), budget_type, currency) if budget_type else None
+        budget = None
+        if budget_type is not None:
+            # Budgets come back as JSON floats; keep the currency's precision (15000.0 JPY -> 15000).
+            amount = to_decimal(row.get("budget", 0)).quantize(
+                Decimal(1).scaleb(-minor_unit_exponent(currency))
+            )
+            budget = Budget(amount, budget_type, currency)
         return PlatformCampaign(
             platform=self.platform,
             account_id=self.account_id,
