@@ -84,11 +84,18 @@ CLI_HOSTS = frozenset({"chalice"})
 # Trimming: files that only matter to compilers, type checkers or test runners.
 TRIM_DIR_NAMES = frozenset({"tests", "__pycache__"})
 TRIM_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".cpp", ".h", ".hpp", ".pyi")
-# Top-level entries of a --target install that are not importable and not needed at run time.
-TRIM_TOP_LEVEL = ("bin",)
+TRIM_FILE_SUFFIXES_BINARY = (".a",)  # static libraries, for compiling against numpy; never loaded
+# Paths (relative to the layer's python/) that are not needed at run time: console scripts of a --target install,
+# and scikit-learn's bundled toy data sets (load_iris & co., which our code does not use: it fits client data).
+TRIM_PATHS = (
+    "bin",
+    "sklearn/datasets/data",
+    "sklearn/datasets/images",
+    "sklearn/datasets/descr",
+)
 
 # Bump when the trimming recipe changes, so cached layers are rebuilt.
-RECIPE_VERSION = "4"
+RECIPE_VERSION = "5"
 
 # Pre-compiled to .pyc (with everything they import, and every strategist module and handler): the import set of
 # a cold start. Other modules still work; they are compiled in memory when first imported.
@@ -481,17 +488,17 @@ def prunable(
 
 
 def trim_tree(target: Path) -> int:
-    """Delete tests, caches, compiler sources and type stubs; return the bytes saved."""
+    """Delete tests, caches, compiler sources, static libraries, type stubs and toy data; return bytes saved."""
     before = tree_size(target)
-    for top in TRIM_TOP_LEVEL:
-        shutil.rmtree(target / top, ignore_errors=True)
+    for rel in TRIM_PATHS:
+        shutil.rmtree(target / rel, ignore_errors=True)
     for dirpath, dirnames, filenames in os.walk(target, topdown=True):
         for d in list(dirnames):
             if d in TRIM_DIR_NAMES:
                 shutil.rmtree(os.path.join(dirpath, d))
                 dirnames.remove(d)
         for name in filenames:
-            if name.endswith(TRIM_SUFFIXES):
+            if name.endswith(TRIM_SUFFIXES + TRIM_FILE_SUFFIXES_BINARY):
                 os.unlink(os.path.join(dirpath, name))
     return before - tree_size(target)
 
