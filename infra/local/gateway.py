@@ -1,0 +1,353 @@
+"""The local API gateway: what API Gateway does in front of the functions, on one port.
+
+It reads template.yaml's routes, runs the Lambda authorizer, throttles per API key with the usage plan's rate,
+builds REST (v1) proxy events and invokes each function's handler in process; and it serves /openapi.json,
+/docs and the built dashboard."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from infra.local import lambda_runtime
+from infra.local.aws import ACCOUNT_ID, REGION
+from infra.template import ROOT, Template
+from infra.template import Route as TemplateRoute
+
+log = logging.getLogger("gateway")
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's limit; functions enforce their own, smaller one
+DASHBOARD_DIST = ROOT / "dashboard" / "dist"
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    from strategist.http.envelope import error_body
+
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+@dataclass
+class CompiledRoute:
+    route: TemplateRoute
+    pattern: re.Pattern[str]
+    params: list[str]
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        # Literal segments win over parameters, as in API Gateway (/invitations/accept before /invitations/{id}).
+        return (len(self.params), -self.route.path.count("/"))
+
+
+def compile_route(route: TemplateRoute) -> CompiledRoute:
+    params: list[str] = []
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.endswith("+"):
+            params.append(name[:-1])
+            return f"(?P<{name[:-1]}>.+)"
+        params.append(name)
+        return f"(?P<{name}>[^/]+)"
+
+    regex = re.sub(r"\{([^}]+)\}", repl, re.escape(route.path).replace(r"\{", "{").replace(r"\}", "}"))
+    return CompiledRoute(route, re.compile(f"^{regex}$"), params)
+
+
+class TokenBucket:
+    """Per-key throttle with the usage plan's rate and burst (API Gateway's token-bucket semantics)."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._state: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when allowed, else seconds until a token is available."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._state.get(key, (float(self.burst), now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self._state[key] = (tokens - 1, now)
+                return 0.0
+            self._state[key] = (tokens, now)
+            return (1 - tokens) / self.rate
+
+
+class Gateway:
+    def __init__(
+        self,
+        template: Template,
+        *,
+        stage: str = "dev",
+        throttle: tuple[float, int] | None = None,
+        local_health: Callable[[], dict[str, Any]] | None = None,
+        max_concurrency: int = 64,
+    ) -> None:
+        self.template = template
+        self.stage = stage
+        self.functions = template.functions
+        self.routes = sorted((compile_route(r) for r in template.routes), key=lambda c: c.specificity)
+        rate, burst = throttle or template.usage_plan_throttle
+        self.bucket = TokenBucket(rate, burst)
+        self.login_bucket = TokenBucket(max(rate / 4, 1.0), max(burst // 4, 5))
+        self.local_health = local_health
+        self.limiter = anyio.CapacityLimiter(max_concurrency)
+        authorizers = [f for f in self.functions.values() if f.logical_id == "AuthorizerFunction"]
+        self.authorizer = authorizers[0] if authorizers else None
+        self._openapi: dict[str, Any] | None = None
+
+    # -- routing ---------------------------------------------------------------------------------------------
+    def match(self, path: str, method: str) -> tuple[CompiledRoute | None, dict[str, str], bool]:
+        path_matched = False
+        for compiled in self.routes:
+            m = compiled.pattern.match(path)
+            if m:
+                path_matched = True
+                if compiled.route.method in (method, "ANY"):
+                    return compiled, m.groupdict(), True
+        return None, {}, path_matched
+
+    def warm(self) -> None:
+        """Import every handler once, as Lambda's init phase would, so the first request is not slow."""
+        for spec in self.functions.values():
+            lambda_runtime.load_handler(spec)
+
+    # -- the request path ------------------------------------------------------------------------------------
+    async def handle(self, request: Request) -> Response:
+        path, method = request.url.path, request.method.upper()
+        compiled, path_params, path_known = self.match(path, method)
+        if compiled is None:
+            if path_known:
+                return _error(405, "method_not_allowed", f"{method} is not allowed on {path}")
+            return _error(404, "not_found", f"no route for {path}")
+        body = await request.body()
+        if len(body) > MAX_PAYLOAD:
+            return _error(413, "payload_too_large", "request body exceeds 10 MB")
+        request_id = str(uuid.uuid4())
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        multi_headers: dict[str, list[str]] = {}
+        for k, v in request.headers.raw:
+            multi_headers.setdefault(k.decode("latin-1").lower(), []).append(v.decode("latin-1"))
+        query: dict[str, list[str]] = {}
+        for k, v in request.query_params.multi_items():
+            query.setdefault(k, []).append(v)
+        source_ip = request.client.host if request.client else "127.0.0.1"
+        route = compiled.route
+
+        authorizer_ctx: dict[str, Any] | None = None
+        if route.authorized:
+            outcome = await self._authorize(
+                route, path, method, headers, query, path_params, request_id, source_ip
+            )
+            if isinstance(outcome, Response):
+                return outcome
+            authorizer_ctx = outcome
+            throttle_key = "key:" + (authorizer_ctx.get("api_key_id") or authorizer_ctx.get("user_id") or "")
+            wait = self.bucket.take(throttle_key)
+        else:
+            wait = self.login_bucket.take(f"ip:{source_ip}:{route.path}")
+        if wait:
+            return _error(
+                429,
+                "rate_limited",
+                "too many requests for this key",
+                {"Retry-After": str(max(1, round(wait)))},
+            )
+
+        event = lambda_runtime.rest_event(
+            resource=route.path,
+            path=path,
+            method=method,
+            headers=headers,
+            multi_headers=multi_headers,
+            query=query,
+            path_params=path_params,
+            body=body,
+            source_ip=source_ip,
+            stage=self.stage,
+            authorizer=authorizer_ctx,
+            request_id=request_id,
+        )
+        spec = self.functions[route.function]
+        try:
+            result = await anyio.to_thread.run_sync(lambda_runtime.invoke, spec, event, limiter=self.limiter)
+        except Exception:
+            log.exception("function %s raised", route.function)
+            return _error(502, "bad_gateway", f"function failed; request id {request_id}")
+        response = self._to_response(result, request_id)
+        if path == "/health" and self.local_health is not None:
+            response = self._merge_health(response)
+        return response
+
+    async def _authorize(
+        self,
+        route: TemplateRoute,
+        path: str,
+        method: str,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        path_params: dict[str, str],
+        request_id: str,
+        source_ip: str,
+    ) -> dict[str, Any] | Response:
+        if self.authorizer is None:
+            return _error(500, "internal_error", "no authorizer function in the template")
+        if not headers.get("authorization"):
+            return _error(401, "not_authenticated", "valid credentials are required")
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:local/{self.stage}/{method}{route.path}"
+        event = lambda_runtime.authorizer_event(
+            method_arn=method_arn,
+            resource=route.path,
+            path=path,
+            method=method,
+            headers=headers,
+            query=query,
+            path_params=path_params,
+            stage=self.stage,
+            request_id=request_id,
+            source_ip=source_ip,
+        )
+        try:
+            policy = await anyio.to_thread.run_sync(
+                lambda_runtime.invoke, self.authorizer, event, limiter=self.limiter
+            )
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return _error(401, "not_authenticated", "valid credentials are required")
+            log.exception("authorizer failed")
+            return _error(500, "internal_error", "authorizer failed")
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        allowed = any(
+            s.get("Effect") == "Allow" and _arn_matches(s.get("Resource"), method_arn) for s in statements
+        )
+        denied = any(
+            s.get("Effect") == "Deny" and _arn_matches(s.get("Resource"), method_arn) for s in statements
+        )
+        if denied or not allowed:
+            return _error(403, "forbidden", "access denied")
+        return {"principalId": policy.get("principalId"), **(policy.get("context") or {})}
+
+    @staticmethod
+    def _to_response(result: dict[str, Any], request_id: str) -> Response:
+        if not isinstance(result, dict) or "statusCode" not in result:
+            return _error(502, "bad_gateway", "malformed Lambda proxy response")
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(content=raw, status_code=int(result["statusCode"]))
+        for k, v in (result.get("headers") or {}).items():
+            response.headers[k] = str(v)
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            for v in values:
+                response.headers.append(k, str(v))
+        response.headers.setdefault("x-amzn-requestid", request_id)
+        return response
+
+    def _merge_health(self, response: Response) -> Response:
+        try:
+            payload = json.loads(response.body)
+        except ValueError:
+            return response
+        local = self.local_health() if self.local_health else {}
+        data = payload.get("data") or {}
+        data.setdefault("checks", {}).update(local)
+        healthy = all(c.get("status") == "ok" for c in data["checks"].values())
+        data["status"] = "ok" if healthy else "degraded"
+        payload["data"] = data
+        return JSONResponse(payload, status_code=200 if healthy else 503)
+
+    # -- docs ------------------------------------------------------------------------------------------------
+    def openapi(self, server_url: str) -> dict[str, Any]:
+        if self._openapi is None:
+            from strategist.http.openapi import build_openapi
+
+            operations = []
+            declared = {(r.route.path, r.route.method) for r in self.routes}
+            for spec in self.functions.values():
+                module = lambda_runtime.load_module(spec)
+                api = getattr(module, "api", None)
+                if api is not None:
+                    operations += [op for op in api.operations if (op.path, op.method) in declared]
+            self._openapi = build_openapi(
+                operations, title="Marketing Strategist API", version="1.0.0", server_url=server_url
+            )
+        return self._openapi
+
+
+def _arn_matches(resource: Any, arn: str) -> bool:
+    resources = resource if isinstance(resource, list) else [resource]
+    for r in resources:
+        pattern = "^" + re.escape(str(r)).replace(r"\*", ".*") + "$"
+        if re.match(pattern, arn):
+            return True
+    return False
+
+
+DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Marketing Strategist API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+persistAuthorization: true});</script></body></html>"""
+
+INDEX_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Marketing Strategist (local)</title></head>
+<body style="font-family: system-ui; max-width: 40rem; margin: 3rem auto">
+<h1>Marketing Strategist, running locally</h1>
+<p>The dashboard has not been built into <code>dashboard/dist</code> on this machine.</p>
+<ul><li><a href="/docs">Interactive API documentation</a></li>
+<li><a href="/openapi.json">OpenAPI 3.1 document</a></li>
+<li><a href="/health">Health of every dependency</a></li></ul>
+<p>Demo credentials are in <code>.local/demo.json</code>.</p></body></html>"""
+
+
+def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -> Starlette:
+    async def openapi(_: Request) -> JSONResponse:
+        spec = await anyio.to_thread.run_sync(gateway.openapi, server_url)
+        return JSONResponse(spec)
+
+    async def docs(_: Request) -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
+
+    async def index(_: Request) -> Response:
+        index_file = DASHBOARD_DIST / "index.html"
+        return FileResponse(index_file) if index_file.exists() else HTMLResponse(INDEX_HTML)
+
+    async def proxy(request: Request) -> Response:
+        return await gateway.handle(request)
+
+    routes: list[Any] = [
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+    ]
+    try:
+        import swagger_ui
+
+        routes.append(
+            Mount("/docs/static", StaticFiles(directory=Path(swagger_ui.__file__).parent / "static"))
+        )
+    except ImportError:  # docs page then loads without assets; the JSON document still works
+        log.warning("swagger-ui-py is not installed; /docs has no assets")
+    if DASHBOARD_DIST.exists():
+        routes.append(Mount("/assets", StaticFiles(directory=DASHBOARD_DIST / "assets", check_dir=False)))
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    routes.append(Route("/{path:path}", proxy, methods=methods))
+    return Starlette(routes=routes)

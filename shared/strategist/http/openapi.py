@@ -1,0 +1,171 @@
+"""OpenAPI 3.1 generated from the operations the functions register: the same pydantic models that validate
+requests describe them, so the document cannot drift from the code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from strategist.http.api import Operation
+
+REF = "#/components/schemas/{model}"
+
+
+def _schema(tp: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
+    schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    return schema
+
+
+def _envelope(data: dict[str, Any], key: str | None) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "success": {"type": "boolean", "const": True},
+        "data": data,
+        "message": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+    }
+    if key:
+        props[key] = data
+    return {"type": "object", "required": ["success", "data", "message", "timestamp"], "properties": props}
+
+
+ERROR_ENVELOPE = {
+    "type": "object",
+    "required": ["success", "error", "timestamp"],
+    "properties": {
+        "success": {"type": "boolean", "const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["field", "reason"],
+                        "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        "message": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+    },
+}
+
+ERROR_TEXT = {
+    "400": "Malformed request",
+    "401": "Missing, invalid or expired credentials",
+    "403": "Authenticated but not allowed (role, scope or another tenant)",
+    "404": "Not found (or not yours)",
+    "409": "Conflict (state or Idempotency-Key reuse with another body)",
+    "413": "Body too large",
+    "415": "Unsupported Content-Type",
+    "422": "Validation failed; error.fields names each field and reason",
+    "429": "Rate limited; see Retry-After",
+}
+
+
+def build_openapi(
+    operations: Iterable[Operation], *, title: str, version: str, server_url: str
+) -> dict[str, Any]:
+    components: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in sorted(operations, key=lambda o: (o.path, o.method)):
+        item: dict[str, Any] = {
+            "operationId": f"{op.handler_name}_{op.method.lower()}",
+            "summary": op.summary,
+            "tags": list(op.tags) or ["default"],
+        }
+        if op.description:
+            item["description"] = op.description
+        params: list[dict[str, Any]] = [
+            {"name": name, "in": "path", "required": True, "schema": _schema(kind, components, "validation")}
+            for name, kind in op.path_params.items()
+        ]
+        if op.query is not None:
+            qschema = _schema(op.query, components, "validation")
+            required = set(qschema.get("required", []))
+            for name, prop in qschema.get("properties", {}).items():
+                params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
+        elif op.auth:
+            params.append(
+                {
+                    "name": "tenant_id",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "format": "uuid"},
+                    "description": "Accepted for compatibility; must be your own tenant.",
+                }
+            )
+        if op.method == "POST" and op.auth:
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                    "description": "Same key + same body replays the first response; another body is a 409.",
+                }
+            )
+        if params:
+            item["parameters"] = params
+        if op.body is not None:
+            item["requestBody"] = {
+                "required": True,
+                "content": {
+                    ct: {"schema": _schema(op.body, components, "validation")} for ct in op.content_types
+                },
+            }
+        responses: dict[str, Any] = {}
+        if op.status == 204:
+            responses["204"] = {"description": "Done; no content"}
+        else:
+            data = _schema(op.response, components, "serialization") if op.response is not None else {}
+            responses[str(op.status)] = {
+                "description": op.summary,
+                "content": {"application/json": {"schema": _envelope(data, op.envelope_key)}},
+            }
+        codes = ["400", "422", "429"]
+        if op.auth:
+            codes += ["401", "403", "404"]
+        if op.path_params:
+            codes.append("404")
+        if op.method == "POST":
+            codes += ["409", "413", "415"]
+        if op.method == "PATCH":
+            codes += ["409", "413", "415"]
+        for code in sorted(set(codes)):
+            responses[code] = {
+                "description": ERROR_TEXT[code],
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+            }
+        item["responses"] = responses
+        item["security"] = [{"bearerAuth": []}] if op.auth else []
+        paths.setdefault(op.path, {})[op.method.lower()] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Plans, measures and optimizes paid-media campaigns. Authenticate with "
+            "`Authorization: Bearer <JWT from /api/v1/auth/token>` or `Bearer msk_...` (an API key).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A JWT access token or an API key (msk_...).",
+                }
+            },
+        },
+    }
