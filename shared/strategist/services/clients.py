@@ -94,7 +94,7 @@ def create_client(uow: UnitOfWork, principal: Principal, data: ClientCreate) -> 
         currency=data.currency,
         reporting_timezone=data.reporting_timezone,
         kpis=[k.value for k in data.kpis],
-        goals=jsonable({k.value: v for k, v in data.goals.items()}),
+        goals={k.value: v for k, v in data.goals.items()},
         monthly_budget=data.monthly_budget,
         branding=data.branding.model_dump(exclude_none=True),
         contact_emails=list(data.contact_emails),
@@ -116,7 +116,7 @@ def update_client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID, d
         if value is None and name not in {"monthly_budget"}:
             raise ValidationFailed.one(name, "cannot be null")
         if name == "goals":
-            value = jsonable({str(k): v for k, v in value.items()})
+            value = {str(k): float(v) for k, v in value.items()}
         elif name == "kpis":
             value = [str(k) for k in value]
         elif name == "industry":

@@ -40,7 +40,7 @@ class _ClientFields(Strict):
 
     @field_validator("goals", check_fields=False)
     @classmethod
-    def _check_goals(cls, value: dict[Kpi, Decimal] | None) -> dict[Kpi, Decimal] | None:
+    def _check_goals(cls, value: dict[Kpi, float] | None) -> dict[Kpi, float] | None:
         for kpi, target in (value or {}).items():
             if target <= 0:
                 raise ValueError(f"goal for {kpi.value} must be greater than 0")
@@ -60,7 +60,7 @@ class ClientCreate(_ClientFields):
     currency: str = Field("USD", min_length=3, max_length=3, description="ISO 4217 reporting currency.")
     reporting_timezone: str = Field("UTC", max_length=64, description="IANA zone used for every report.")
     kpis: list[Kpi] = Field(default_factory=lambda: [Kpi.CONVERSIONS, Kpi.CPA, Kpi.ROAS], max_length=15)
-    goals: dict[Kpi, Decimal] = Field(
+    goals: dict[Kpi, float] = Field(
         default_factory=dict,
         description="KPI -> target. Ceilings for cost KPIs (cpa, cpc, cpm, cpl), floors for the rest.",
     )
@@ -85,7 +85,7 @@ class ClientUpdate(_ClientFields):
     currency: str | None = Field(None, min_length=3, max_length=3)
     reporting_timezone: str | None = Field(None, max_length=64)
     kpis: list[Kpi] | None = Field(None, max_length=15)
-    goals: dict[Kpi, Decimal] | None = None
+    goals: dict[Kpi, float] | None = None
     monthly_budget: Decimal | None = Field(None, gt=0, max_digits=14, decimal_places=2)
     branding: Branding | None = None
     contact_emails: list[Email] | None = Field(None, max_length=20)
