@@ -33,7 +33,7 @@ def simulate(
     names = [f"ch{i}" for i in range(n_channels)]
     dates = pd.date_range("2021-01-04", periods=n_weeks, freq="W-MON")
     t = np.arange(n_weeks) / n_weeks
-    doy = dates.dayofyear.to_numpy()
+    doy = dates.day_of_year.to_numpy()
     base = 1000.0 * (1 + 0.15 * t + 0.08 * np.sin(2 * np.pi * doy / 365.25 + rng.uniform(0, 6)))
     y = base.copy()
     df = pd.DataFrame({"date": dates})

@@ -49,7 +49,7 @@ def detect_anomalies(
     resid = clean - level
     season = pd.Series(0.0, index=series.index, dtype=float)
     if weekly:
-        dow = series.index.dayofweek
+        dow = series.index.day_of_week
         for d in range(7):
             mask = dow == d
             past = resid[mask].rolling(8, min_periods=2).median().shift(1)

@@ -61,7 +61,7 @@ class PlatformResponse:
     def expected(self, spend: float | Array, outcome: str = "revenue") -> Array:
         """Posterior-median outcome per day at a daily spend (parameter medians, no day noise)."""
         draws = self._param_draws(np.random.default_rng(0), 1, median=True)
-        return self._outcome(np.asarray(spend, dtype=float), draws, outcome)[0]
+        return self._outcome(np.atleast_1d(np.asarray(spend, dtype=float)), draws, outcome)[0]
 
     def _param_draws(self, rng: np.random.Generator, n: int, median: bool = False) -> dict[str, Array]:
         if median:

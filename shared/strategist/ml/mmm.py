@@ -219,10 +219,10 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
             span = max(self.period_days_ * (self.n_obs_ - 1), 1.0)
             t = days / span
             cols.append(t if self.trend_ == "linear" else np.sign(t) * np.log1p(np.abs(t)) / np.log(2.0))
-        doy = pd.DatetimeIndex(dates).dayofyear.to_numpy(dtype=float)
+        doy = pd.DatetimeIndex(dates).day_of_year.to_numpy(dtype=float)
         for k in range(1, self.yearly_seasonality + 1):
             cols += [np.sin(2 * np.pi * k * doy / 365.25), np.cos(2 * np.pi * k * doy / 365.25)]
-        dow = pd.DatetimeIndex(dates).dayofweek.to_numpy(dtype=float)
+        dow = pd.DatetimeIndex(dates).day_of_week.to_numpy(dtype=float)
         for k in range(1, self.weekly_order_ + 1):
             cols += [np.sin(2 * np.pi * k * dow / 7), np.cos(2 * np.pi * k * dow / 7)]
         if self.controls:

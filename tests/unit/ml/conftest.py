@@ -17,7 +17,7 @@ def make_weekly(seed: int = 0, n_weeks: int = 104, n_channels: int = 2, noise: f
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2022-01-03", periods=n_weeks, freq="W-MON")
     t = np.arange(n_weeks) / n_weeks
-    y = 1000.0 * (1 + 0.1 * t + 0.05 * np.sin(2 * np.pi * dates.dayofyear.to_numpy() / 365.25))
+    y = 1000.0 * (1 + 0.1 * t + 0.05 * np.sin(2 * np.pi * dates.day_of_year.to_numpy() / 365.25))
     df = pd.DataFrame({"date": dates})
     roi = {}
     for i in range(n_channels):
