@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from strategist.http.api import Operation
 
@@ -17,6 +17,11 @@ def _schema(tp: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
     schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     for name, definition in schema.pop("$defs", {}).items():
         components.setdefault(name, definition)
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and "properties" in schema:
+        # Named models become components, so clients generated from the document get named types.
+        name = tp.__name__ if mode == "validation" or tp.__name__ not in components else f"{tp.__name__}Out"
+        components.setdefault(name, schema)
+        return {"$ref": REF.format(model=name)}
     return schema
 
 
