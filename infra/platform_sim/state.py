@@ -348,7 +348,7 @@ class SimState:
                 days.append(
                     {
                         "date": day.isoformat(),
-                        "served": day <= last_served and s.spend[i, j] > 0,
+                        "served": bool(day <= last_served and s.spend[i, j] > 0),
                         "daily_budget": money_str(float(s.budget[i, j]), account.currency),
                         "spend": money_str(float(s.spend[i, j]), account.currency),
                         "impressions": int(s.impressions[i, j]),

@@ -183,6 +183,7 @@ class MetaAdsConnector(BaseConnector):
             raise TokenExpiredError(message, **kwargs)
         if code in RATE_LIMIT_CODES:
             usage = read_usage(response.headers)
+            self._pause_next = 0.0  # the retry waits the regain estimate once; do not pause twice
             raise RateLimitedError(message, retry_after=usage.regain_seconds or None, **kwargs)
         if subcode in QUERY_TIMEOUT_SUBCODES:
             raise InsightsQueryTooLargeError(message, **kwargs)
