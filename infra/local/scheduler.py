@@ -27,8 +27,8 @@ def _field_values(spec: str, low: int, high: int) -> set[int] | None:
         return None
     values: set[int] = set()
     for part in spec.split(","):
-        step = 1
-        if "/" in part:
+        step, stepped = 1, "/" in part
+        if stepped:
             part, step_s = part.split("/")
             step = int(step_s)
         if part in {"*", ""}:
@@ -36,7 +36,8 @@ def _field_values(spec: str, low: int, high: int) -> set[int] | None:
         elif "-" in part:
             start, end = (int(x) for x in part.split("-"))
         else:
-            start = end = int(part)
+            start = int(part)
+            end = high if stepped else start  # "0/15" means from 0 every 15, as in EventBridge
         values.update(range(start, end + 1, step))
     return values
 
