@@ -286,18 +286,30 @@ def run_query(state: SimState, account: SimAccount, query: dict[str, Any]) -> li
     start, end = query["date_range"]
     rows = state.rows(account, [c.id for c in campaigns], start, end)
     money = currency_decimals(account.currency)
+    static_fields = [f for f in fields if not f.startswith(("metrics.", "segments."))]
+    metric_fields = [
+        (camel(f.split(".", 1)[1]), f.split(".", 1)[1]) for f in fields if f.startswith("metrics.")
+    ]
+    with_date = "segments.date" in fields
+    # Resource parts do not change from day to day: build them once per campaign (json.dumps shares them).
+    static = {c.id: _row(static_fields, account, c) for c in campaigns}
     out = []
     for k in range(len(rows)):
         spend = money_str(rows.spend[k], account.currency)
-        metrics = {
-            "impressions": rows.impressions[k],
-            "clicks": rows.clicks[k],
-            "cost_micros": int(Decimal(spend).scaleb(6)),
+        values = {
+            "impressions": str(rows.impressions[k]),
+            "clicks": str(rows.clicks[k]),
+            "cost_micros": str(int(Decimal(spend).scaleb(6))),
             "conversions": rows.conversions[k],
             "conversions_value": round(rows.conversion_value[k], money),
-            "video_trueview_views": rows.video_views[k],
+            "video_trueview_views": str(rows.video_views[k]),
         }
-        out.append(_row(fields, account, rows.campaigns[k], rows.dates[k], metrics))
+        row = dict(static[rows.campaigns[k].id])
+        if with_date:
+            row["segments"] = {"date": rows.dates[k].isoformat()}
+        if metric_fields:
+            row["metrics"] = {key: values[name] for key, name in metric_fields}
+        out.append(row)
     return out
 
 

@@ -67,6 +67,8 @@ class Window:
     last: date
     ids: list[str]
     series: Series
+    #: Unique per computed window, so cached rows never outlive a budget change.
+    generation: int = 0
 
     def index(self, campaign_id: str) -> int:
         return self.ids.index(campaign_id)
@@ -155,6 +157,7 @@ class SimState:
         self.budget_log: list[dict[str, Any]] = []
         self.request_log: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self._rows_cache: dict[tuple[Any, ...], Rows] = {}
         self.lock = threading.RLock()
 
     # -- configuration -------------------------------------------------------------------------------------
@@ -281,7 +284,7 @@ class SimState:
                 money_decimals=currency_decimals(account.currency),
                 conversion_decimals=2 if account.family == "google" else 0,
             )
-            account.window = Window(first, horizon, [c.id for c in campaigns], series)
+            account.window = Window(first, horizon, [c.id for c in campaigns], series, self.next_id())
             return account.window
 
     def rows(self, account: SimAccount, campaign_ids: list[str] | None, start: date, end: date) -> Rows:
@@ -296,6 +299,18 @@ class SimState:
         if end < start or not ids:
             return Rows.empty()
         window = self.window(account, end)
+        # Paged endpoints ask for the same rows once per page: keep the last few answers for this window.
+        key = (window.generation, tuple(ids), start, end, self.today)
+        cached = self._rows_cache.get(key)
+        if cached is not None:
+            return cached
+        rows = self._rows(account, window, ids, start, end)
+        if len(self._rows_cache) >= 8:
+            self._rows_cache.pop(next(iter(self._rows_cache)))
+        self._rows_cache[key] = rows
+        return rows
+
+    def _rows(self, account: SimAccount, window: Window, ids: list[str], start: date, end: date) -> Rows:
         lo = max(0, (start - window.first).days)
         hi = (end - window.first).days + 1
         if hi <= lo:

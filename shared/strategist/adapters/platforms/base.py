@@ -26,6 +26,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from strategist.adapters.platforms.credentials import PlatformCredentials
 from strategist.adapters.platforms.errors import (
     ConnectionBrokenError,
+    MalformedResponseError,
     PlatformError,
     TokenExpiredError,
     TransientPlatformError,
@@ -349,8 +350,6 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
 
 def require(mapping: Mapping[str, Any], key: str, *, platform: Platform, where: str) -> Any:
     """A documented field, or a MalformedResponseError naming what was missing."""
-    from strategist.adapters.platforms.errors import MalformedResponseError
-
     try:
         return mapping[key]
     except (KeyError, TypeError) as exc:
