@@ -9,14 +9,15 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from strategist.domain.clients import CURRENCY_EXPONENT, LOWER_IS_BETTER, Industry, Kpi, known_timezones
+from strategist.domain.clients import LOWER_IS_BETTER, Industry, Kpi, known_timezones
+from strategist.domain.money import ACTIVE_CURRENCIES
 from strategist.http.schemas.common import Email, Name, Out, PageQuery, Strict
 from strategist.http.schemas.identity import Branding
 
 
 def _currency(value: str) -> str:
     value = value.upper()
-    if value not in CURRENCY_EXPONENT:
+    if value not in ACTIVE_CURRENCIES:
         raise ValueError(f"'{value}' is not an ISO 4217 currency code")
     return value
 
