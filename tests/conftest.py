@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+_runtime = f"/tmp/ms-runtime-{os.getuid()}"
+os.makedirs(_runtime, mode=0o700, exist_ok=True)
+os.environ.setdefault("XDG_RUNTIME_DIR", _runtime)
 
 
 @pytest.fixture(scope="session")

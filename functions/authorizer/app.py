@@ -12,7 +12,7 @@ from typing import Any
 from strategist import bootstrap
 from strategist.adapters.crypto import API_KEY_PREFIX
 from strategist.domain.errors import NotAuthenticated
-from strategist.services import auth
+from strategist.services import verification
 
 log = logging.getLogger("authorizer")
 
@@ -41,12 +41,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not header:
         raise Exception("Unauthorized")
     try:
-        token = auth.bearer_token(header)
+        token = verification.bearer_token(header)
         if token.startswith(API_KEY_PREFIX):
             with bootstrap.unit_of_work() as uow:
-                principal = auth.principal_from_api_key(uow, token)
+                principal = verification.principal_from_api_key(uow, token)
         else:
-            principal = auth.principal_from_jwt(bootstrap.key_ring(), bootstrap.settings(), token)
+            principal = verification.principal_from_jwt(bootstrap.key_ring(), bootstrap.settings(), token)
     except NotAuthenticated as exc:
         log.info("denied: %s", exc.message)
         raise Exception("Unauthorized") from exc

@@ -1,15 +1,24 @@
-"""The one place dependencies are wired: handlers ask here for a unit of work, the key ring, settings."""
+"""The one place dependencies are wired: handlers ask here for a unit of work, the key ring, settings.
+
+Imports happen inside each function: a handler that never opens a transaction (a JWT check, the health
+probe's settings) does not pay for SQLAlchemy's ORM at cold start."""
 
 from __future__ import annotations
 
-from strategist.adapters.crypto import KeyRing, load_key_ring
-from strategist.adapters.db.engine import get_sessionmaker
-from strategist.adapters.db.uow import UnitOfWork
+from typing import TYPE_CHECKING
+
 from strategist.config import Settings, get_settings
-from strategist.domain.auth import Principal
+
+if TYPE_CHECKING:
+    from strategist.adapters.crypto import KeyRing
+    from strategist.adapters.db.uow import UnitOfWork
+    from strategist.domain.auth import Principal
 
 
 def unit_of_work(*, principal: Principal | None = None, request_id: str | None = None) -> UnitOfWork:
+    from strategist.adapters.db.engine import get_sessionmaker
+    from strategist.adapters.db.uow import UnitOfWork
+
     return UnitOfWork(
         get_sessionmaker(),
         tenant_id=principal.tenant_id if principal else None,
@@ -20,10 +29,15 @@ def unit_of_work(*, principal: Principal | None = None, request_id: str | None =
 
 def system_unit_of_work(job: str) -> UnitOfWork:
     """For scheduled jobs and workers, which set the tenant themselves as they go."""
+    from strategist.adapters.db.engine import get_sessionmaker
+    from strategist.adapters.db.uow import UnitOfWork
+
     return UnitOfWork(get_sessionmaker(), actor=f"system:{job}")
 
 
 def key_ring() -> KeyRing:
+    from strategist.adapters.crypto import load_key_ring
+
     settings = get_settings()
     if not settings.jwt_secret_arn:
         raise RuntimeError("JWT_SECRET_ARN is not set: the signing keys live in Secrets Manager")

@@ -9,27 +9,41 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# Parameters sized for a 128-512 MB Lambda: ~20-40 ms a hash (RFC 9106 second recommended option scaled down).
-_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
-_DUMMY_HASH = _hasher.hash("not-a-real-password-but-costs-the-same")
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 API_KEY_PREFIX = "msk_"
 
 
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    """Built on first use: only sign-in and invitations hash passwords, not every function's cold start.
+    Parameters sized for a 128-512 MB Lambda: ~20-40 ms a hash (RFC 9106's second option, scaled down)."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher().hash("not-a-real-password-but-costs-the-same")
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Always spends one verification, found user or not, so timing does not reveal which e-mails exist."""
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -14,8 +14,6 @@ from typing import Any
 
 from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from strategist.domain.auth import Principal, Role, Scope
 from strategist.domain.errors import (
@@ -323,6 +321,9 @@ class Api:
         The key row is inserted first, in the handler's own transaction: a concurrent duplicate waits on the
         unique index and then sees the finished response."""
         import datetime as dt
+
+        from sqlalchemy import select
+        from sqlalchemy.dialects.postgresql import insert
 
         from strategist.adapters.db.models import IdempotencyKey
 

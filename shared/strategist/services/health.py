@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
-
 from strategist.config import Settings
 
 
@@ -22,6 +20,8 @@ def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 
 def check_database() -> dict[str, Any]:
+    from sqlalchemy import text
+
     from strategist.adapters.db.engine import get_engine
 
     def run() -> dict[str, Any]:

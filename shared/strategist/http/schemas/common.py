@@ -30,11 +30,12 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 class Strict(BaseModel):
     """Unknown fields are errors: a typo in a field name must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # defer_build: a function builds validators only for the models its request touches, not all at import.
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 class PageQuery(Strict):
