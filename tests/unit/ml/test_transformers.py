@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -52,3 +56,21 @@ def test_saturation_curves_are_monotone_bounded_and_zero_at_zero(lam, half, slop
         assert np.all(np.diff(y) >= -1e-12)
         assert np.all((y >= 0) & (y <= 1))
         assert sat.transform(np.zeros((1, 1)))[0, 0] == 0.0
+
+
+def test_ml_package_stays_inside_its_lambda_layer():
+    """strategist.ml ships in the ml layer: it must not pull in AWS, database, HTTP or web-framework code."""
+    code = (
+        "import sys; import strategist.ml; "
+        "print(','.join(m for m in sys.modules if m.split('.')[0] in "
+        "('boto3', 'botocore', 'sqlalchemy', 'httpx', 'chalice')))"
+    )
+    repo = Path(__file__).resolve().parents[3]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(repo / "shared")},
+    )
+    assert out.stdout.strip() == ""
