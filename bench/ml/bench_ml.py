@@ -29,7 +29,7 @@ DATA = REPO / ".." / "shared" / "data" / "mmm"
 sys.path[:0] = [str(REPO / "shared"), str(HERE)]
 
 from simdata import simulate  # noqa: E402
-from strategist.ml import MediaMixModel, SaturationCurve, allocate  # noqa: E402
+from strategist.ml import MediaMixModel, SaturationCurve, allocate, backtest  # noqa: E402
 
 
 def machine() -> dict[str, str]:
@@ -212,6 +212,26 @@ def allocator_latency() -> dict[str, float]:
     return out
 
 
+def backtests() -> dict[str, float]:
+    """Rolling-origin coverage with the library's own backtest(): 4 folds of 26 weeks over each whole data set."""
+    out: dict[str, float] = {}
+    df = pd.read_csv(DATA / "pymc_marketing" / "mmm_example.csv")
+    m = MediaMixModel(media=["x1", "x2"], controls=["event_1", "event_2"], date="date_week", random_state=0)
+    rep = backtest(m, df, df["y"], n_splits=4, horizon=26)
+    out.update({"mmm_example_mape_pct": rep.mape * 100, "mmm_example_points": rep.n_points})
+    out.update({f"mmm_example_coverage_{round(c * 100)}_pct": v * 100 for c, v in rep.coverage.items()})
+    df = pd.read_csv(DATA / "meridian" / "national_all_channels.csv")
+    media = [f"Channel{i}_impression" for i in range(5)] + ["Organic_channel0_impression"]
+    controls = ["competitor_sales_control", "sentiment_score_control", "Promo"]
+    m = MediaMixModel(
+        media=media, controls=controls, date="time", trend=None, yearly_seasonality=0, random_state=0
+    )
+    rep = backtest(m, df, df["conversions"], n_splits=4, horizon=26)
+    out.update({"meridian_mape_pct": rep.mape * 100, "meridian_points": rep.n_points})
+    out.update({f"meridian_coverage_{round(c * 100)}_pct": v * 100 for c, v in rep.coverage.items()})
+    return out
+
+
 def pymc_anchor() -> dict[str, float] | None:
     python = REPO / "bench" / ".venv-pymc" / "bin" / "python"
     if not python.exists():
@@ -234,6 +254,9 @@ def main() -> None:
     if args.part == "ours":
         print(json.dumps(ours_mmm_example()))
         return
+    if args.part == "backtest":
+        print(json.dumps(backtests(), indent=2))
+        return
     if not DATA.is_dir():
         sys.exit(f"data sets not found at {DATA}")
     results: dict[str, object] = {"machine": machine()}
@@ -246,6 +269,7 @@ def main() -> None:
     results["ours_meridian_national"] = meridian()
     results["simulations"] = simulations(args.sims)
     results["allocator"] = allocator_latency()
+    results["backtests"] = backtests()
     ours, anchor = results["ours_mmm_example"], results.get("pymc_marketing_mmm_example")
     if anchor:
         results["speedup_vs_pymc_warm"] = anchor["fit_warm_s"] / ours["fit_with_intervals_median_s"]  # type: ignore[index]
