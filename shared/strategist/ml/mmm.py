@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import optimize, stats
 from sklearn.base import BaseEstimator, RegressorMixin
+from threadpoolctl import threadpool_limits
 
 from strategist.ml.adstock import apply_weights, delayed_weights, geometric_weights, weibull_weights
 from strategist.ml.allocator import Allocation, allocate
@@ -123,6 +124,11 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
     def fit(
         self, X: pd.DataFrame, y: Sequence[float] | Array, *, _init_u: Array | None = None
     ) -> MediaMixModel:
+        # thousands of tiny (10 x 10) solves: a multi-threaded BLAS only spins and, on a busy host, runs 5x slower
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(X, y, _init_u)
+
+    def _fit(self, X: pd.DataFrame, y: Sequence[float] | Array, _init_u: Array | None) -> MediaMixModel:
         y_arr = np.asarray(y, dtype=float)
         if self.trend not in ("auto", "linear", "damped", None):
             raise ValueError(f"trend must be 'auto', 'linear', 'damped' or None, not {self.trend!r}")
@@ -182,9 +188,9 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         )
         self.n_obs_ = len(X)
         self.y_scale_ = float(np.mean(np.abs(y_arr))) or 1.0
-        pos = np.where(spend > 0, spend, np.nan)
-        scale = np.nanmean(pos, axis=0)
-        self.media_scale_ = np.where(np.isfinite(scale), scale, 1.0)
+        # mean of the weeks with spend: saturation parameters then read "relative to a typical active week"
+        active = (spend > 0).sum(axis=0)
+        self.media_scale_ = np.where(active > 0, spend.sum(axis=0) / np.maximum(active, 1), 1.0)
         self.date0_ = dates[0]
         self.train_dates_ = dates
         self.train_spend_ = spend
