@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -98,7 +99,7 @@ class Gateway:
         stage: str = "dev",
         throttle: tuple[float, int] | None = None,
         local_health: Callable[[], dict[str, Any]] | None = None,
-        max_concurrency: int = 64,
+        max_concurrency: int = int(os.environ.get("GATEWAY_CONCURRENCY", "8")),
     ) -> None:
         self.template = template
         self.stage = stage

@@ -17,6 +17,9 @@ from strategist.domain.errors import NotAuthenticated
 if TYPE_CHECKING:
     from strategist.adapters.db.uow import UnitOfWork
 
+#: last_used_at is for people ("is this key still in use?"), so minute resolution is plenty.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
 
 def bearer_token(authorization: str | None) -> str:
     if not authorization:
@@ -29,7 +32,9 @@ def bearer_token(authorization: str | None) -> str:
 
 def principal_from_jwt(ring: crypto.KeyRing, settings: Settings, token: str) -> Principal:
     try:
-        claims = crypto.decode_access_token(ring, token, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+        claims = crypto.decode_access_token(
+            ring, token, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
         cids = claims.get("cids", "*")
         return Principal(
             tenant_id=uuid.UUID(claims["tid"]),
@@ -53,7 +58,11 @@ def principal_from_api_key(uow: UnitOfWork, key: str) -> Principal:
     prefix = crypto.parse_api_key(key)
     if prefix is None:
         raise NotAuthenticated("malformed API key")
-    row = uow.session.execute(text("SELECT * FROM auth_api_key_by_prefix(:p)"), {"p": prefix}).mappings().first()
+    row = (
+        uow.session.execute(text("SELECT * FROM auth_api_key_by_prefix(:p)"), {"p": prefix})
+        .mappings()
+        .first()
+    )
     if row is None or not hmac.compare_digest(row["key_hash"].encode(), crypto.sha256_hex(key).encode()):
         raise NotAuthenticated("API key is not valid")
     if row["revoked_at"] is not None:
@@ -62,7 +71,8 @@ def principal_from_api_key(uow: UnitOfWork, key: str) -> Principal:
     if row["expires_at"] is not None and row["expires_at"] <= now:
         raise NotAuthenticated("API key has expired")
     uow.set_tenant(row["tenant_id"])
-    uow.session.execute(update(ApiKey).where(ApiKey.id == row["id"]).values(last_used_at=now))
+    if row["last_used_at"] is None or now - row["last_used_at"] > LAST_USED_RESOLUTION:
+        uow.session.execute(update(ApiKey).where(ApiKey.id == row["id"]).values(last_used_at=now))
     return Principal(
         tenant_id=row["tenant_id"],
         user_id=None,
