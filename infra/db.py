@@ -23,6 +23,10 @@ def migrate(owner_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(owner_url), revision)
 
 
+def migrate_down(owner_url: str, revision: str) -> None:
+    command.downgrade(alembic_config(owner_url), revision)
+
+
 def ensure_database(super_url: str, *, database: str, owner: str, owner_password: str) -> None:
     """Create the owner role and its database if missing. The owner may create roles (the migrations make the
     `strategist_app` group) but is not a superuser, as on Aurora."""
