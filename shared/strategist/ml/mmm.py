@@ -278,22 +278,28 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inner / outer problems
     def _solve_linear(
-        self, B: Array, M: Array, y: Array, pen: Array, sigma2: float, neg_rows: Array | None = None
+        self, B: Array, M: Array, y: Array, pen: Array, sigma2: float, zero_rows: Array | None = None
     ) -> tuple[Array, float]:
-        """Ridge with non-negative media by active set: returns coefficients and the penalised RSS."""
+        """Ridge with non-negative media by active set; ``zero_rows`` pins the baseline to 0 on those rows
+        (equality constraints through the KKT system). Returns coefficients and the penalised RSS."""
         D = np.hstack([B, M])
-        G = D.T @ D
+        A = D.T @ D + np.diag(pen * sigma2)
         r = D.T @ y
-        if neg_rows is not None and len(neg_rows):
-            Bn = np.hstack([B[neg_rows], np.zeros((len(neg_rows), M.shape[1]))])
-            G = G + 1e4 * Bn.T @ Bn
-        A = G + np.diag(pen * sigma2)
+        C = np.zeros((0, D.shape[1]))
+        if zero_rows is not None and len(zero_rows):
+            C = np.hstack([B[zero_rows], np.zeros((len(zero_rows), M.shape[1]))])
         nb = B.shape[1]
         free = np.ones(D.shape[1], dtype=bool)
         coef = np.zeros(D.shape[1])
         for _ in range(M.shape[1] + 1):
             idx = np.flatnonzero(free)
-            sol = np.linalg.solve(A[np.ix_(idx, idx)], r[idx])
+            if len(C):
+                c = C[:, idx]
+                kkt = np.block([[A[np.ix_(idx, idx)], c.T], [c, np.zeros((len(c), len(c)))]])
+                rhs = np.concatenate([r[idx], np.zeros(len(c))])
+                sol = np.linalg.lstsq(kkt, rhs, rcond=None)[0][: len(idx)]
+            else:
+                sol = np.linalg.solve(A[np.ix_(idx, idx)], r[idx])
             coef[:] = 0.0
             coef[idx] = sol
             media_coef = coef[nb:]
@@ -355,11 +361,11 @@ class MediaMixModel(RegressorMixin, BaseEstimator):
         neg: Array = np.zeros(0, dtype=int)
         for _ in range(5):
             base = B @ coef[:nb]
-            bad = np.flatnonzero(base < 0)
+            bad = np.flatnonzero(base < -1e-12)
             if not len(bad):
                 break
             neg = np.union1d(neg, bad)
-            coef, rss = self._solve_linear(B, M, y, pen, sigma2, neg_rows=neg)
+            coef, rss = self._solve_linear(B, M, y, pen, sigma2, zero_rows=neg)
         self.u_ = u
         self.n_baseline_ = nb
         self.coef_ = coef

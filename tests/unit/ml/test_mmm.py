@@ -141,3 +141,14 @@ def test_mmm_example_held_out(data_dir):
     assert np.mean(np.abs(m.predict(te) - y) / y) < 0.05
     lo, hi = m.predict_interval(te, coverage=0.94)
     assert np.mean((y >= lo) & (y <= hi)) >= 0.8
+
+
+def test_baseline_is_kept_non_negative_when_media_explain_almost_everything():
+    rng = np.random.default_rng(4)
+    dates = pd.date_range("2022-01-03", periods=104, freq="W-MON")
+    spend = rng.uniform(50, 150, 104)
+    season = 20 * np.sin(2 * np.pi * dates.day_of_year.to_numpy() / 365.25)
+    y = 1000 * np.tanh(spend / 100) + season + 5 + rng.normal(0, 10, 104)
+    df = pd.DataFrame({"date": dates, "x1": spend})
+    m = MediaMixModel(media=["x1"], date="date", random_state=0, calibration_folds=0).fit(df, y)
+    assert m.contributions(df)["baseline"].min() >= -1e-6 * np.abs(y).mean()
