@@ -80,8 +80,7 @@ def _login(api: Any, email: str, password: str) -> dict[str, Any]:
     return r.json()["data"]
 
 
-@pytest.fixture
-def make_tenant(stack: Any, api: Any):
+def tenant_factory(stack: Any, api: Any):
     """A fresh tenant with a user of every role, two clients and two API keys, made through the owner role."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
@@ -173,5 +172,18 @@ def make_tenant(stack: Any, api: Any):
             viewer_key=Actor(tid, "client_viewer", keys["viewer"], client_ids=[cids[0]]),
         )
 
+    return factory, engine.dispose
+
+
+@pytest.fixture
+def make_tenant(stack: Any, api: Any):
+    factory, close = tenant_factory(stack, api)
     yield factory
-    engine.dispose()
+    close()
+
+
+@pytest.fixture(scope="module")
+def make_tenant_module(stack: Any, api: Any):
+    factory, close = tenant_factory(stack, api)
+    yield factory
+    close()

@@ -31,7 +31,11 @@ def test_make_run_serves_health_and_stops_cleanly(tmp_path):
         env.pop(var, None)
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["make", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -56,9 +60,14 @@ def test_make_run_serves_health_and_stops_cleanly(tmp_path):
         for tenant in demo["tenants"]:
             assert set(tenant) == {"tenant_id", "name", "owner", "client_ids", "viewer"}
             assert set(tenant["owner"]) == {"email", "password", "api_key"}
-            assert set(tenant["viewer"]) == {"client_id", "api_key"} and tenant["viewer"]["client_id"] in tenant["client_ids"]
+            assert (
+                set(tenant["viewer"]) == {"client_id", "api_key"}
+                and tenant["viewer"]["client_id"] in tenant["client_ids"]
+            )
         owner = demo["tenants"][0]["owner"]
-        token = httpx.post(f"{base}/api/v1/auth/token", json={"email": owner["email"], "password": owner["password"]})
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", json={"email": owner["email"], "password": owner["password"]}
+        )
         assert token.status_code == 200
         listed = httpx.get(f"{base}/api/v1/clients", headers={"Authorization": f"Bearer {owner['api_key']}"})
         assert {c["id"] for c in listed.json()["data"]["items"]} == set(demo["tenants"][0]["client_ids"])

@@ -9,7 +9,6 @@ import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from strategist.adapters import crypto
 from strategist.domain.auth import Principal, Role, Scope
 from strategist.domain.errors import Forbidden, NotFound
@@ -49,14 +48,24 @@ def test_jwt_roundtrip_and_rotation():
     "mutate",
     [
         lambda c: jwt.encode({**c}, "x" * 40, algorithm="HS256", headers={"kid": "k2"}),  # wrong key
-        lambda c: jwt.encode({**c, "aud": "other"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}),
-        lambda c: jwt.encode({**c, "iss": "other"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}),
+        lambda c: jwt.encode(
+            {**c, "aud": "other"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}
+        ),
+        lambda c: jwt.encode(
+            {**c, "iss": "other"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}
+        ),
         lambda c: jwt.encode({**c, "exp": 1}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}),
         lambda c: jwt.encode({**c}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k9"}),
         lambda c: jwt.encode({**c}, "new-secret" * 4, algorithm="HS512", headers={"kid": "k2"}),
-        lambda c: jwt.encode({**c, "typ": "refresh"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}),
-        lambda c: jwt.encode({k: v for k, v in c.items() if k != "tid"}, "new-secret" * 4, algorithm="HS256",
-                             headers={"kid": "k2"}),
+        lambda c: jwt.encode(
+            {**c, "typ": "refresh"}, "new-secret" * 4, algorithm="HS256", headers={"kid": "k2"}
+        ),
+        lambda c: jwt.encode(
+            {k: v for k, v in c.items() if k != "tid"},
+            "new-secret" * 4,
+            algorithm="HS256",
+            headers={"kid": "k2"},
+        ),
         lambda c: jwt.encode({**c}, None, algorithm="none", headers={"kid": "k2"}),
     ],
 )
@@ -89,7 +98,9 @@ def test_principal_survives_the_authorizer_context(tenant, user, role, clients, 
 
 def test_principal_rules():
     cid, other = uuid.uuid4(), uuid.uuid4()
-    viewer = Principal(uuid.uuid4(), uuid.uuid4(), Role.CLIENT_VIEWER, frozenset({cid}), frozenset({Scope.READ}))
+    viewer = Principal(
+        uuid.uuid4(), uuid.uuid4(), Role.CLIENT_VIEWER, frozenset({cid}), frozenset({Scope.READ})
+    )
     viewer.require_client(cid)
     with pytest.raises(NotFound):
         viewer.require_client(other)
