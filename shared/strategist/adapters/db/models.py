@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -204,3 +205,112 @@ TENANT_TABLES: tuple[str, ...] = (
     "outbox",
     "processed_messages",
 )
+
+
+# -- ad platforms, campaigns and their daily metrics (migration 0003) --------------------------------------------
+class PlatformConnection(Base):
+    __tablename__ = "platform_connections"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'active'"))
+    broken_reason: Mapped[str | None] = mapped_column(Text)
+    broken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    credentials: Mapped[dict[str, Any]] = mapped_column(JSONB)  # KMS envelope, never plaintext
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    restatement_days: Mapped[int] = mapped_column(Integer, server_default=text("7"))
+    backfill_days: Mapped[int] = mapped_column(Integer, server_default=text("730"))
+    backfill: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    data_as_of: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    data_through: Mapped[dt.date | None] = mapped_column(Date)
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sync_status: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("platform_connections.id", ondelete="SET NULL")
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'active'"))
+    raw_status: Mapped[str | None] = mapped_column(String(50))
+    objective: Mapped[str | None] = mapped_column(String(100))
+    budget_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    budget_type: Mapped[str | None] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    last_synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CampaignMetric(Base):
+    __tablename__ = "campaign_metrics"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    breakdown: Mapped[str] = mapped_column(String(100), primary_key=True, server_default=text("''"))
+    currency: Mapped[str] = mapped_column(String(3))
+    cost: Mapped[Decimal] = mapped_column(Numeric(18, 6), server_default=text("0"))
+    impressions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversions: Mapped[Decimal] = mapped_column(Numeric(18, 6), server_default=text("0"))
+    conversion_value: Mapped[Decimal] = mapped_column(Numeric(18, 6), server_default=text("0"))
+    video_views: Mapped[int | None] = mapped_column(BigInteger)
+    reach: Mapped[int | None] = mapped_column(BigInteger)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    attribution_window: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(200))
+    synced_at: Mapped[dt.datetime] = _created()
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("platform_connections.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[dt.date] = mapped_column(Date)
+    window_end: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    rows_upserted: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    campaigns_seen: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[dt.datetime] = _created()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FxRate(Base):
+    """ECB euro reference rates: how many units of `currency` one euro bought on `date`."""
+
+    __tablename__ = "fx_rates"
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    per_eur: Mapped[Decimal] = mapped_column(Numeric(20, 10))
+    source: Mapped[str] = mapped_column(String(200))
+
+
+TENANT_TABLES = (*TENANT_TABLES, "platform_connections", "campaigns", "campaign_metrics", "sync_runs")
