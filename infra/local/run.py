@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     public = f"http://127.0.0.1:{args.port}"
-    stack = LocalStack(local_dir=args.local_dir.resolve(), speedup=args.speedup, public_url=public)
+    stack = LocalStack(
+        local_dir=args.local_dir.resolve(), speedup=args.speedup, public_url=public, demo_platforms=True
+    )
     try:
         stack.start()
         gateway = stack.gateway()

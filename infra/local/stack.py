@@ -32,6 +32,9 @@ class LocalStack:
     database: str = DB_NAME
     speedup: float = 1.0
     public_url: str = "http://127.0.0.1:8029"
+    demo_platforms: bool = False  # connect the demo clients to the simulator and backfill (make run does)
+    sim_url: str | None = None
+    sim_server: Any = None
     pg: EmbeddedPostgres | None = None
     creds: PgCredentials | None = None
     moto: Any = None
@@ -81,6 +84,33 @@ class LocalStack:
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def start_simulator(self) -> str:
+        """The simulated ad-platform server, on its own loopback port, as a platform host would be."""
+        import time
+
+        import uvicorn
+
+        from infra.platform_sim.app import create_app as simulator_app
+
+        spec = None
+        if self.demo_platforms:
+            from infra.local.demo_platforms import simulator_spec
+
+            spec = simulator_spec()
+        port = free_port()
+        config = uvicorn.Config(
+            simulator_app(seed=7, spec=spec), host="127.0.0.1", port=port, log_level="warning"
+        )
+        self.sim_server = uvicorn.Server(config)
+        thread = threading.Thread(target=self.sim_server.run, name="platform-sim", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not self.sim_server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.sim_url = f"http://127.0.0.1:{port}"
+        self._threads.append(thread)
+        return self.sim_url
+
     def configure_environment(self) -> dict[str, str]:
         """The functions read the same variables as on Lambda; the database URL replaces the proxy + secret."""
         assert self.resources is not None
@@ -99,6 +129,7 @@ class LocalStack:
                 "DB_POOL_SIZE": "10",
                 "DB_MAX_OVERFLOW": "40",
                 "PUBLIC_BASE_URL": self.public_url,
+                "PLATFORM_API_BASE_URL": self.sim_url or "",
             }
         )
         env.pop("DB_SECRET_ARN", None)
@@ -169,6 +200,8 @@ class LocalStack:
         checks: dict[str, Any] = {}
         if self.resources is not None:
             checks["aws_emulator"] = self._moto_health()
+        if self.sim_url is not None:
+            checks["platform_simulator"] = self._sim_health()
         if self.scheduler is not None:
             checks["scheduler"] = self.scheduler.status()
         if self.poller is not None:
@@ -187,14 +220,40 @@ class LocalStack:
 
         return _timed(run)
 
+    def _sim_health(self) -> dict[str, Any]:
+        from strategist.services.health import _timed
+
+        def run() -> dict[str, Any]:
+            import httpx
+
+            accounts = httpx.get(f"{self.sim_url}/_sim/accounts", timeout=3).json()
+            return {"url": self.sim_url, "accounts": len(accounts.get("accounts", accounts))}
+
+        return _timed(run)
+
+    def seed_platforms(self) -> dict[str, int]:
+        from infra.local.seed_platforms import seed_connections
+
+        return seed_connections(self.owner_url())
+
+    def kick_sync(self) -> None:
+        """Resume backfills and restatements at once on start, instead of waiting for the hourly schedule."""
+        spec = self.template.functions["JobSyncFunction"]
+        lambda_runtime.invoke(spec, lambda_runtime.scheduled_event("JobSyncFunction-startup"))
+
     # -- whole -----------------------------------------------------------------------------------------------
     def start(self, *, background: bool = True) -> LocalStack:
         self.start_database()
         self.start_aws()
+        self.start_simulator()
         self.configure_environment()
         self.seed()
+        if self.demo_platforms:
+            self.seed_platforms()
         if background:
             self.start_background()
+            if self.demo_platforms:
+                self.kick_sync()
         return self
 
     def stop(self) -> None:
@@ -202,6 +261,8 @@ class LocalStack:
             self.scheduler.stop()
         if self.poller is not None:
             self.poller.stop()
+        if self.sim_server is not None:
+            self.sim_server.should_exit = True
         with contextlib.suppress(Exception):
             from strategist.adapters.db.engine import reset_engine
 

@@ -5,13 +5,16 @@ probe's settings) does not pay for SQLAlchemy's ORM at cold start."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from strategist.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from strategist.adapters.aws.envelope import KmsCipher
+    from strategist.adapters.aws.queues import SqsQueue
     from strategist.adapters.crypto import KeyRing
     from strategist.adapters.db.uow import UnitOfWork
+    from strategist.adapters.platforms.base import PlatformConnector
     from strategist.domain.auth import Principal
 
 
@@ -46,3 +49,29 @@ def key_ring() -> KeyRing:
 
 def settings() -> Settings:
     return get_settings()
+
+
+def credential_cipher() -> KmsCipher:
+    from strategist.adapters.aws.envelope import KmsCipher
+
+    return KmsCipher(get_settings().kms_key_id)
+
+
+def sync_queue() -> SqsQueue:
+    from strategist.adapters.aws.queues import SqsQueue
+
+    return SqsQueue(get_settings().queue_urls.get("sync", ""))
+
+
+def connect(
+    platform: str, credentials: dict[str, Any], *, base_url: str | None, on_refresh: Any
+) -> PlatformConnector:
+    """The ConnectorFactory port: a real platform client, pointed at the configured API host."""
+    from strategist.adapters.platforms import get_connector
+
+    return get_connector(
+        platform,
+        credentials,
+        base_url=base_url or get_settings().platform_api_base_url or None,
+        on_credentials_refreshed=on_refresh,
+    )

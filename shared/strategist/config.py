@@ -38,6 +38,9 @@ class Settings:
     kms_key_id: str = ""
     sender_email: str = ""
     public_base_url: str = "http://127.0.0.1:8029"
+    #: Where the ad-platform connectors send requests; empty means each platform's real host. The local stack
+    #: points it at the simulated ad-platform server. Operators set it, never API callers (that would be SSRF).
+    platform_api_base_url: str = ""
     log_level: str = "INFO"
 
 
@@ -68,6 +71,7 @@ def get_settings() -> Settings:
         kms_key_id=_env("KMS_KEY_ID"),
         sender_email=_env("SENDER_EMAIL"),
         public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8029"),
+        platform_api_base_url=_env("PLATFORM_API_BASE_URL"),
         log_level=_env("LOG_LEVEL", "INFO"),
     )
 

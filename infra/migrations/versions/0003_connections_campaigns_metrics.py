@@ -127,9 +127,11 @@ CREATE TABLE fx_rates (
 
 -- The hourly sync visits every live connection of every tenant; this tells it which.
 CREATE FUNCTION system_active_connections()
-RETURNS TABLE (id uuid, tenant_id uuid, platform varchar)
+RETURNS TABLE (id uuid, tenant_id uuid, platform varchar, backfill_complete boolean, backfill_queued_at text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT c.id, c.tenant_id, c.platform FROM platform_connections c
+  SELECT c.id, c.tenant_id, c.platform, coalesce((c.backfill->>'complete')::boolean, true),
+         c.backfill->>'queued_at'
+  FROM platform_connections c
   WHERE c.deleted_at IS NULL AND c.status = 'active' AND c.platform <> 'email'
   ORDER BY c.tenant_id, c.id
 $$;

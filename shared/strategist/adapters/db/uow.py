@@ -3,7 +3,9 @@ log and the outbox, so a mutation, its audit row and its domain event commit or 
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, Self
 
 from pydantic_core import to_jsonable_python
@@ -11,6 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from strategist.adapters.db.models import AuditLog, OutboxEvent
+
+log = logging.getLogger(__name__)
 
 
 def jsonable(value: Any) -> Any:
@@ -31,6 +35,7 @@ class UnitOfWork:
         self.actor = actor
         self.request_id = request_id
         self.session: Session
+        self._after_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> Self:
         self.session = self._sessions()
@@ -40,13 +45,26 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        committed = False
         try:
             if exc_type is None and self.session.in_transaction():
                 self.session.commit()
+                committed = True
             else:
                 self.session.rollback()
         finally:
             self.session.close()
+        if committed:
+            for action in self._after_commit:
+                try:
+                    action()
+                except Exception:  # committed work stands; the hourly job catches up on a missed nudge
+                    log.exception("after-commit action failed")
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Side effects that must not happen unless the transaction commits (e.g. nudging a worker via SQS).
+        They are best effort: anything that must not be lost goes through the outbox instead."""
+        self._after_commit.append(action)
 
     def set_tenant(self, tenant_id: uuid.UUID) -> None:
         """SET LOCAL cannot take a bind parameter; set_config(..., is_local => true) is the same thing."""
