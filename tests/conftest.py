@@ -84,6 +84,7 @@ def tenant_factory(stack: Any, api: Any):
     """A fresh tenant with a user of every role, two clients and two API keys, made through the owner role."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.orm import Session
+
     from strategist.adapters import crypto
     from strategist.adapters.db.models import ApiKey, Client, Tenant, User
 

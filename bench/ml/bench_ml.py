@@ -29,6 +29,7 @@ DATA = REPO / ".." / "shared" / "data" / "mmm"
 sys.path[:0] = [str(REPO / "shared"), str(HERE)]
 
 from simdata import simulate  # noqa: E402
+
 from strategist.ml import MediaMixModel, SaturationCurve, allocate, backtest  # noqa: E402
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from strategist.ml.adstock import apply_weights, geometric_weights
 from strategist.ml.response import SaturationCurve
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalice import Chalice
+
 from strategist import bootstrap
 from strategist.http.api import Api, RequestCtx, Result
 from strategist.http.schemas.identity import InvitationAccept, RefreshRequest, TokenOut, TokenRequest, UserOut

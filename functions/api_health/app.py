@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice
+
 from strategist import bootstrap
 from strategist.http.api import Api, RequestCtx, Result
 from strategist.services.health import health

@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from strategist import bootstrap
 from strategist.services.sync import sync_connection
 

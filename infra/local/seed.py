@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
+
 from strategist.adapters import crypto
 from strategist.adapters.db.models import ApiKey, Client, Tenant, User
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
+
+from infra.local.demo_platforms import PLATFORMS, demo_connections, email_rows
+from infra.local.seed import DEMO_TENANTS, client_id, tenant_id
 from strategist import bootstrap
 from strategist.adapters.db.metrics_store import MetricRow, upsert_metrics
 from strategist.adapters.db.models import Campaign, PlatformConnection
 from strategist.services import sync_plan
 from strategist.services.connections import cipher_context
-
-from infra.local.demo_platforms import PLATFORMS, demo_connections, email_rows
-from infra.local.seed import DEMO_TENANTS, client_id, tenant_id
 
 
 def seed_connections(owner_url: str, *, today: dt.date | None = None) -> dict[str, int]:

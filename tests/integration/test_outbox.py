@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from sqlalchemy import create_engine, text
+
 from strategist import bootstrap
 from strategist.services.outbox import relay
 

@@ -13,6 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from infra.platform_sim import create_app, demo_spec
 from strategist.adapters.platforms import (
     ConnectionBrokenError,
     ConnectorOptions,
@@ -20,8 +21,6 @@ from strategist.adapters.platforms import (
     get_connector,
 )
 from strategist.domain.metrics import BudgetType
-
-from infra.platform_sim import create_app, demo_spec
 
 TODAY = date(2026, 8, 3)
 BASE = "http://sim"

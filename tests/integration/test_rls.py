@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
+
 from strategist.adapters.db.models import TENANT_TABLES
 
 

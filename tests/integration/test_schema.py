@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
-from strategist.adapters.db.models import Base
 
 from infra import db
+from strategist.adapters.db.models import Base
 
 
 def test_models_match_migrations(stack):

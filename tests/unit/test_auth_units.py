@@ -9,6 +9,7 @@ import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from strategist.adapters import crypto
 from strategist.domain.auth import Principal, Role, Scope
 from strategist.domain.errors import Forbidden, NotFound

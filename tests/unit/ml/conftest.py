@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from strategist.ml.adstock import apply_weights, geometric_weights
 
 DATA_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "mmm"

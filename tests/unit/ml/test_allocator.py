@@ -6,6 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
+
 from strategist.ml import (
     InfeasibleBudgetError,
     PowerCurve,

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from strategist.ml import (
     MediaMixModel,
     always_valid_pvalues,

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+
 from strategist.ml import InfeasibleBudgetError, MediaMixModel
 
 from .conftest import make_weekly

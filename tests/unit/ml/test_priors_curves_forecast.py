@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from strategist.domain.platforms import Platform
 from strategist.ml import (
     allocate,

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
+
 from strategist.ml import DelayedAdstock, GeometricAdstock, HillSaturation, LogisticSaturation, WeibullAdstock
 from strategist.ml.adstock import delayed_weights, geometric_weights, weibull_weights
 

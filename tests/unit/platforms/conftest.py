@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from platform_testkit import NOW, FakeSleep, Script
+
 from strategist.adapters.platforms import ConnectorOptions
 
 

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from platform_testkit import respond, sample
+
 from strategist.adapters.platforms import (
     ConnectionBrokenError,
     GoogleAdsCredentials,

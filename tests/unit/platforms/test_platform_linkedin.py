@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from platform_testkit import NOW, respond, sample, sample_text
+
 from strategist.adapters.platforms import (
     ConnectionBrokenError,
     LinkedInCredentials,

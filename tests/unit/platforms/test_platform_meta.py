@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from platform_testkit import NOW, respond, sample, sample_text
+
 from strategist.adapters.platforms import ConnectionBrokenError, MetaCredentials
 from strategist.adapters.platforms.meta import MetaAdsConnector
 from strategist.adapters.platforms.meta_usage import pause_for, read_usage

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from strategist.domain.money import (
     MoneyError,
     billable_unit_micros,

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
+
 from strategist.adapters.platforms import (
     CONNECTORS,
     GoogleAdsCredentials,

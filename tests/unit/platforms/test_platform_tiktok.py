@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from platform_testkit import respond, sample, sample_text
+
 from strategist.adapters.platforms import (
     ConnectionBrokenError,
     PermanentPlatformError,
