@@ -357,7 +357,7 @@ def _snapshot(campaign: Campaign) -> dict[str, Any]:
 
 def _duplicate(external_id: str) -> Conflict:
     reason = f"a campaign with external_id '{external_id}' already exists for this client and platform"
-    return Conflict(reason, fields=[FieldProblem("external_id", reason)])
+    return Conflict(reason, fields=[FieldProblem("body.external_id", reason)])
 
 
 def create_campaign(uow: UnitOfWork, principal: Principal, data: CampaignCreate) -> CampaignOut:
@@ -370,7 +370,7 @@ def create_campaign(uow: UnitOfWork, principal: Principal, data: CampaignCreate)
         select(Client).where(Client.id == data.client_id, Client.deleted_at.is_(None))
     )
     if client is None:
-        raise ValidationFailed.one("client_id", f"client {data.client_id} does not exist in this tenant")
+        raise ValidationFailed.one("body.client_id", f"client {data.client_id} does not exist in this tenant")
     platform = Platform(data.platform)
     if platform in API_PLATFORMS:
         connection = uow.session.scalar(
@@ -385,13 +385,13 @@ def create_campaign(uow: UnitOfWork, principal: Principal, data: CampaignCreate)
                 f"the client has a {platform.value} connection ({connection}); its campaigns are synced, "
                 "not created by hand"
             )
-            raise Conflict(reason, fields=[FieldProblem("platform", reason)])
+            raise Conflict(reason, fields=[FieldProblem("body.platform", reason)])
     currency = data.currency or client.currency
     if data.budget is not None:
         try:
             to_iso_minor(data.budget.amount, currency)
         except MoneyError as exc:
-            raise ValidationFailed.one("budget.amount", str(exc)) from exc
+            raise ValidationFailed.one("body.budget.amount", str(exc)) from exc
     external_id = data.external_id or f"manual-{uuid.uuid4().hex[:24]}"
     exists = uow.session.scalar(
         select(Campaign.id).where(
