@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from chalice import Chalice
+
 from strategist.domain.auth import Role
 from strategist.http.api import Api, RequestCtx, Result
 from strategist.http.schemas.campaigns import (

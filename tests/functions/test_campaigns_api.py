@@ -471,6 +471,10 @@ def test_list_pagination_and_filters(api, make_tenant):
         headers=t.owner.headers,
     )
     assert r.status_code == 422 and "3 years" in r.text
+    r = api.get(f"/api/v1/campaigns/{made[0]['id']}", params={"start": "2019-01-01"}, headers=t.owner.headers)
+    assert r.status_code == 422 and field_map(r).keys() == {"query.start"}
+    r = api.get(f"/api/v1/campaigns/{made[0]['id']}", params={"start": day(9)}, headers=t.owner.headers)
+    assert (r.json()["data"]["metrics"]["start"], r.json()["data"]["metrics"]["end"]) == (day(9), day(0))
     r = api.get("/api/v1/campaigns/not-a-uuid", headers=t.owner.headers)
     assert r.status_code == 422 and field_map(r).keys() == {"path.campaign_id"}
 

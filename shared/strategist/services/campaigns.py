@@ -31,6 +31,7 @@ from strategist.domain.errors import Conflict, FieldProblem, NotFound, Validatio
 from strategist.domain.money import MoneyError, minor_unit_exponent, to_iso_minor
 from strategist.domain.platforms import API_PLATFORMS, Platform
 from strategist.http.schemas.campaigns import (
+    MAX_RANGE_DAYS,
     BudgetOut,
     CampaignCreate,
     CampaignDetailOut,
@@ -303,13 +304,14 @@ def get_campaign(
     uow: UnitOfWork, principal: Principal, campaign_id: uuid.UUID, query: CampaignGetQuery
 ) -> CampaignDetailOut:
     campaign, zone = get_visible_campaign(uow, principal, campaign_id)
-    today = local_today(zone)
-    end = query.end or (
-        min(today, query.start + dt.timedelta(days=TOTALS_DAYS - 1)) if query.start else today
-    )
+    end = query.end or local_today(zone)
     start = query.start or end - dt.timedelta(days=TOTALS_DAYS - 1)
     if start > end:
         raise ValidationFailed.one("query.start", f"must not be after end ({end.isoformat()})")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationFailed.one(
+            "query.start", f"the range may span at most {MAX_RANGE_DAYS} days (3 years)"
+        )
     m = CampaignMetric
     stmt = select(m).where(m.campaign_id == campaign.id, m.date >= start, m.date <= end)
     if not query.include_breakdowns:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import func, select
+
 from strategist.adapters.db.metrics_store import MetricRow, upsert_metrics
 from strategist.adapters.db.uow import UnitOfWork
 from strategist.domain.auth import Principal, Role
@@ -411,7 +413,8 @@ def import_metrics(
     problems.raise_if_any()
 
     written = upsert_metrics(uow.session, principal.tenant_id, rows)
-    campaign.last_synced_at = dt.datetime.now(dt.UTC)
+    # now() is the transaction's timestamp: the same instant upsert_metrics stamped on every row's synced_at.
+    campaign.last_synced_at = uow.session.scalar(select(func.now()))
     start, end = min(r.date for r in rows), max(r.date for r in rows)
     totals_rows = [r for r in rows if r.breakdown == ""]
     views = [r.video_views for r in totals_rows if r.video_views is not None]
