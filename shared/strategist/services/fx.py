@@ -188,6 +188,12 @@ class RateTable:
         return frozenset(self.points)
 
 
+def plain(value: Decimal) -> Decimal:
+    """The rate as the ECB wrote it: NUMERIC(20, 10) pads 1.0813 to 1.0813000000; 100 stays 100, not 1E+2."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
 def load_table(session: Session, currencies: Sequence[str], start: dt.date, end: dt.date) -> RateTable:
     """Rates of ``currencies`` from the latest ECB date <= start through end: exactly what carry-forward over
     [start, end] needs, in one indexed query."""
@@ -195,7 +201,7 @@ def load_table(session: Session, currencies: Sequence[str], start: dt.date, end:
     rows: list[tuple[str, dt.date, Decimal]] = []
     if wanted:
         rows = [
-            (r[0], r[1], r[2])
+            (r[0], r[1], plain(r[2]))
             for r in session.execute(
                 text(
                     "SELECT c.currency, r.date, r.per_eur "
