@@ -84,7 +84,8 @@ class Problems:
 
     def add(self, row: str, name: str | None, reason: str) -> None:
         self.items.append(FieldProblem(f"{row}.{name}" if name else row, reason))
-        self.rows.add(row)
+        if row.startswith("rows["):
+            self.rows.add(row)
 
     def raise_if_any(self) -> None:
         if not self.items:
