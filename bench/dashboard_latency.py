@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -253,7 +254,8 @@ def main() -> int:
     from infra.local.gateway import create_app
     from infra.local.stack import LocalStack
 
-    stack = LocalStack(local_dir=Path(tempfile.mkdtemp(prefix="ms-bench-dash-")))
+    local_dir = Path(tempfile.mkdtemp(prefix="ms-bench-dash-"))
+    stack = LocalStack(local_dir=local_dir)
     stack.start(background=False)
     try:
         today = dt.datetime.now(dt.UTC).date()
@@ -305,6 +307,7 @@ def main() -> int:
         print(json.dumps(result, indent=2, default=str))
     finally:
         stack.stop()
+        shutil.rmtree(local_dir, ignore_errors=True)
     return 0
 
 
