@@ -119,6 +119,7 @@ WARM_IMPORTS: dict[str, tuple[str, ...]] = {
         "tenacity",
         "yaml",
     ),
+    "crypto": ("cryptography.hazmat.primitives.ciphers.aead",),
     "ml": (
         "numpy",
         "scipy.linalg",
@@ -403,7 +404,12 @@ def read_requirements(pyproject: Path) -> dict[str, list[str]]:
     """Layer name -> requirement strings: ``core`` from [project].dependencies, ``ml`` from the ``ml`` extra."""
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     project = data["project"]
-    return {"core": list(project["dependencies"]), "ml": list(project["optional-dependencies"]["ml"])}
+    extras = project["optional-dependencies"]
+    return {
+        "core": list(project["dependencies"]),
+        "ml": list(extras["ml"]),
+        "crypto": list(extras.get("crypto", [])),
+    }
 
 
 @dataclass
@@ -926,6 +932,19 @@ def build_layers(
             force=force,
         )
         builds.append(ml)
+
+    if reqs["crypto"]:
+        core_pins = pins(core.python_dir)
+        builds.append(
+            build_third_party(
+                "crypto",
+                build_dir / "layers" / "crypto",
+                reqs["crypto"],
+                constraints=core_pins,
+                drop={p.split("==")[0] for p in core_pins} | drop_runtime,
+                force=force,
+            )
+        )
 
     if python312 is not None:
         imports = [m for b in builds for m in WARM_IMPORTS.get(b.name, ())]

@@ -96,7 +96,8 @@ class Template:
                 timeout=int(props.get("Timeout", self.globals.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
                 environment=env,
-                layers=list(props.get("Layers", self.globals.get("Layers", []))),
+                # SAM appends a function's own list to Globals.Function.Layers
+                layers=list(self.globals.get("Layers", [])) + list(props.get("Layers", [])),
             )
         return out
 

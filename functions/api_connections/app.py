@@ -16,7 +16,7 @@ from strategist.http.schemas.connections import (
     ConnectionTestResult,
     SyncQueued,
 )
-from strategist.services import connections
+from strategist.services import clients, connections
 
 app = Chalice(app_name="api_connections")
 api = Api(app)
@@ -24,6 +24,10 @@ CLIENT = {"client_id": uuid.UUID}
 ONE = {"client_id": uuid.UUID, "connection_id": uuid.UUID}
 BASE = "/api/v1/clients/{client_id}/connections"
 TAGS = ("connections",)
+
+
+def _client_visible(ctx: RequestCtx) -> None:
+    clients.get_client(ctx.uow, ctx.me, ctx.path["client_id"])
 
 
 def _out(conn: object) -> ConnectionOut:
@@ -40,6 +44,7 @@ def _out(conn: object) -> ConnectionOut:
     response=list[ConnectionOut],
     envelope_key="connections",
     tags=TAGS,
+    guard=_client_visible,
 )
 def list_connections(ctx: RequestCtx) -> list[ConnectionOut]:
     return [_out(c) for c in connections.list_connections(ctx.uow, ctx.me, ctx.path["client_id"])]
@@ -56,6 +61,7 @@ def list_connections(ctx: RequestCtx) -> list[ConnectionOut]:
     min_role=Role.ANALYST,
     envelope_key="connection",
     tags=TAGS,
+    guard=_client_visible,
 )
 def create_connection(ctx: RequestCtx) -> Result:
     conn = connections.create_connection(
@@ -78,6 +84,7 @@ def create_connection(ctx: RequestCtx) -> Result:
     response=ConnectionOut,
     envelope_key="connection",
     tags=TAGS,
+    guard=_client_visible,
 )
 def get_connection(ctx: RequestCtx) -> ConnectionOut:
     return _out(connections.get_connection(ctx.uow, ctx.me, ctx.path["client_id"], ctx.path["connection_id"]))
@@ -91,6 +98,7 @@ def get_connection(ctx: RequestCtx) -> ConnectionOut:
     status=204,
     min_role=Role.ADMIN,
     tags=TAGS,
+    guard=_client_visible,
 )
 def delete_connection(ctx: RequestCtx) -> Result:
     connections.delete_connection(ctx.uow, ctx.me, ctx.path["client_id"], ctx.path["connection_id"])
@@ -106,6 +114,7 @@ def delete_connection(ctx: RequestCtx) -> Result:
     min_role=Role.ANALYST,
     envelope_key="test",
     tags=TAGS,
+    guard=_client_visible,
 )
 def test_connection(ctx: RequestCtx) -> ConnectionTestResult:
     conn, result = connections.test_connection(
@@ -129,6 +138,7 @@ def test_connection(ctx: RequestCtx) -> ConnectionTestResult:
     min_role=Role.ANALYST,
     envelope_key="connection",
     tags=TAGS,
+    guard=_client_visible,
 )
 def reconnect(ctx: RequestCtx) -> ConnectionOut:
     conn = connections.reconnect(
@@ -154,6 +164,7 @@ def reconnect(ctx: RequestCtx) -> ConnectionOut:
     min_role=Role.ANALYST,
     envelope_key="sync",
     tags=TAGS,
+    guard=_client_visible,
 )
 def sync_now(ctx: RequestCtx) -> Result:
     conn, window = connections.request_sync(

@@ -12,11 +12,14 @@ from sqlalchemy import create_engine, text
 from infra.template import load_template
 
 ROUTES = [r for r in load_template().routes if r.authorized]
-#: What a client viewer may do: read the tenant's name (and its own identity) and its own client.
+#: What a client viewer may read: the tenant's name (and its own identity), its own client, and that client's
+#: campaigns and dashboard. Collection routes answer 200 with the viewer's own data only.
 VIEWER_ALLOWED = {
     ("/api/v1/tenant", "GET"),
     ("/api/v1/clients", "GET"),
     ("/api/v1/clients/{client_id}", "GET"),
+    ("/api/v1/campaigns", "GET"),
+    ("/api/v1/analytics/dashboard", "GET"),
 }
 
 

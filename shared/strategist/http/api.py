@@ -80,6 +80,7 @@ class Operation:
     tags: tuple[str, ...]
     content_types: tuple[str, ...]
     description: str = ""
+    guard: Callable[[RequestCtx], Any] | None = None
 
 
 def validation_problems(exc: ValidationError, prefix: str) -> list[FieldProblem]:
@@ -99,6 +100,22 @@ def _validate(model: type[BaseModel], data: Any, prefix: str) -> BaseModel:
         raise ValidationFailed(
             "; ".join(f"{p.field}: {p.reason}" for p in problems), fields=problems
         ) from exc
+
+
+def _parse_json_body(model: type[BaseModel], raw: bytes) -> tuple[Any, ValidationFailed | None]:
+    """Body problems are returned, not raised: the route's guard decides first whether the caller may even
+    learn that the target exists."""
+    try:
+        return _validate(model, json.loads(raw), "body"), None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        reason = (
+            f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else "body is not UTF-8"
+        )
+        return None, ValidationFailed.one("body", reason)
+    except ValidationFailed as exc:
+        return None, exc
 
 
 def _response(
@@ -144,6 +161,7 @@ class Api:
         tags: tuple[str, ...] = (),
         content_types: tuple[str, ...] = JSON_TYPES,
         use_db: bool = True,
+        guard: Callable[[RequestCtx], Any] | None = None,
     ) -> Callable[[Callable[[RequestCtx], Any]], Callable[..., Response]]:
         method = method.upper()
         if scope is None and auth:
@@ -168,6 +186,7 @@ class Api:
                 tags=tags,
                 content_types=content_types,
                 description=(fn.__doc__ or "").strip(),
+                guard=guard,
             )
             self.operations.append(op)
 
@@ -189,11 +208,19 @@ class Api:
         request_id = str(context.get("requestId") or uuid.uuid4())
         headers = {k.lower(): v for k, v in (request.headers or {}).items()}
         try:
-            ctx = self._parse(op, request, context, headers, uri_params, request_id)
+            ctx, invalid_body = self._parse(op, request, context, headers, uri_params, request_id)
             if not use_db:
+                if invalid_body is not None:
+                    raise invalid_body
                 return self._shape(op, fn(ctx), request_id)
             with self._open_uow(ctx.principal, request_id) as uow:
                 ctx.uow = uow
+                if op.guard is not None:
+                    # Who may touch the resource in the path is settled before what is wrong with the body:
+                    # an outsider gets 404, never a schema lesson about someone else's object.
+                    op.guard(ctx)
+                if invalid_body is not None:
+                    raise invalid_body
                 key = headers.get("idempotency-key")
                 if key and op.method == "POST" and ctx.principal is not None:
                     return self._idempotent(
@@ -224,7 +251,7 @@ class Api:
         headers: dict[str, str],
         uri_params: dict[str, str],
         request_id: str,
-    ) -> RequestCtx:
+    ) -> tuple[RequestCtx, ValidationFailed | None]:
         from strategist.config import get_settings
 
         principal: Principal | None = None
@@ -247,6 +274,7 @@ class Api:
         content_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
 
         parsed_body: Any = None
+        invalid_body: ValidationFailed | None = None
         if op.body is not None:
             if content_type not in op.content_types:
                 raise UnsupportedMediaType(
@@ -254,17 +282,9 @@ class Api:
                 )
             if content_type == "application/json":
                 if not raw.strip():
-                    raise ValidationFailed.one("body", "a JSON object is required")
-                try:
-                    data = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    reason = (
-                        f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-                        if isinstance(exc, json.JSONDecodeError)
-                        else "body is not UTF-8"
-                    )
-                    raise ValidationFailed.one("body", reason) from exc
-                parsed_body = _validate(op.body, data, "body")
+                    invalid_body = ValidationFailed.one("body", "a JSON object is required")
+                else:
+                    parsed_body, invalid_body = _parse_json_body(op.body, raw)
         query_params = dict(request.query_params or {})
         parsed_query = _validate(op.query, query_params, "query") if op.query is not None else None
         if op.query is None and query_params and op.auth:
@@ -298,7 +318,7 @@ class Api:
             uow=None,
             raw_body=raw,
             content_type=content_type,
-        )
+        ), invalid_body
 
     def _shape(self, op: Operation, result: Any, request_id: str) -> Response:
         if isinstance(result, Response):
