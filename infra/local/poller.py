@@ -65,6 +65,9 @@ class Poller:
     sqs: Any
     bindings: list[QueueBinding]
     wait_s: int = 1
+    #: Pollers per queue: Lambda runs a queue's batches concurrently; one thread each keeps the demo honest about
+    #: ordering (there is none) while a slow platform call does not hold up the rest.
+    concurrency: int = 1
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -116,11 +119,15 @@ class Poller:
 
     def start(self) -> None:
         for binding in self.bindings:
-            thread = threading.Thread(
-                target=self._loop, args=(binding,), name=f"poll-{binding.trigger.function}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            for i in range(self.concurrency):
+                thread = threading.Thread(
+                    target=self._loop,
+                    args=(binding,),
+                    name=f"poll-{binding.trigger.function}-{i}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("botocore", "urllib3", "werkzeug", "alembic.runtime.migration"):
+    for noisy in ("botocore", "urllib3", "werkzeug", "alembic.runtime.migration", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     public = f"http://127.0.0.1:{args.port}"

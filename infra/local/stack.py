@@ -193,7 +193,7 @@ class LocalStack:
                         handler=lambda event, spec=spec: lambda_runtime.invoke(spec, event),
                     )
                 )
-            self.poller = Poller(sqs, bindings)
+            self.poller = Poller(sqs, bindings, concurrency=int(os.environ.get("POLLER_CONCURRENCY", "4")))
             self.poller.start()
 
     def local_health(self) -> dict[str, Any]:
