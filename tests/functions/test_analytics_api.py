@@ -113,6 +113,9 @@ def world(stack, make_tenant_module):
         today = dt.datetime.now(dt.UTC).date()
         month_days = [today.replace(day=d) for d in range(1, today.day)]
         rows += [_row(g, d.isoformat(), "USD", 100, 1000, 10, 1, 100, gw, ny) for d in month_days]
+        # client B: a currency the ECB does not publish; left out of converted totals and listed as such
+        kw = _campaign(s, tid, b, "meta_ads", "KWD", "Kuwait launch", "Asia/Kuwait")
+        rows.append(_row(kw, "2024-03-02", "KWD", "10.5", 100, 1, 0, 0, mw, "Asia/Kuwait"))
         upsert_metrics(s, tid, rows)
     engine.dispose()
     return {
@@ -321,7 +324,17 @@ def test_tenant_and_client_isolation(api, world):
 
     both = _get(api, victim.owner, tenant_id=str(victim.tenant_id), **PERIOD).json()["dashboard"]
     assert {c["id"] for c in both["clients"]} == {a, b}
-    assert both["overview"]["spend"]["value"] == "366.26"  # client B has no data
+    assert both["overview"]["spend"]["value"] == "366.26"  # client B's only spend is in KWD: not convertible
+    assert both["fx"]["unconverted"] == [
+        {
+            "currency": "KWD",
+            "rows": 1,
+            "spend": "10.500",
+            "revenue": "0.000",
+            "reason": "no ECB reference rate for KWD",
+        }
+    ]
+    assert any("KWD" in n for n in both["fx"]["notes"])
     assert "most common" in both["period"]["time_zone_basis"]
 
 

@@ -475,8 +475,8 @@ def dashboard(
                 {
                     "currency": cur,
                     "rows": n,
-                    "spend": spend,
-                    "revenue": revenue,
+                    "spend": _q(spend, Decimal(1).scaleb(-minor_unit_exponent(cur))),
+                    "revenue": _q(revenue, Decimal(1).scaleb(-minor_unit_exponent(cur))),
                     "reason": f"no ECB reference rate for {cur}",
                 }
                 for cur, (n, spend, revenue) in sorted(conv.missing.items())
