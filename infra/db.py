@@ -43,6 +43,11 @@ def ensure_database(super_url: str, *, database: str, owner: str, owner_password
         if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).scalar():
             conn.execute(text(f'CREATE DATABASE "{database}" OWNER "{owner}"'))
     engine.dispose()
+    # pgvector is not a trusted extension: a superuser creates it (on Aurora the master user can).
+    engine = create_engine(with_database(super_url, database), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+    engine.dispose()
 
 
 def ensure_app_login(owner_url: str, *, login: str, password: str) -> None:

@@ -128,6 +128,14 @@ def _new_password() -> str:
     return "demo-" + secrets.token_urlsafe(12)
 
 
+def _seed_fx(s: Session) -> None:
+    """ECB reference rates from the copy shipped in a PyPI package, once; job_fx_rates refreshes them daily."""
+    from strategist.services.fx import load_packaged_rates
+
+    if s.scalar(text("SELECT 1 FROM fx_rates LIMIT 1")) is None:
+        load_packaged_rates(s)
+
+
 def seed(owner_url: str, local_dir: Path) -> dict[str, Any]:
     """Runs as the schema owner (as a deploy-time fixture would), then writes the credential files."""
     demo_file, users_file = local_dir / "demo.json", local_dir / "demo-users.json"
@@ -231,6 +239,7 @@ def seed(owner_url: str, local_dir: Path) -> dict[str, Any]:
                     "viewer": {"client_id": str(cids[0]), "api_key": api_keys["demo client viewer key"]},
                 }
             )
+        _seed_fx(s)
     engine.dispose()
     local_dir.mkdir(parents=True, exist_ok=True)
     for path, payload in ((demo_file, demo), (users_file, users_out)):

@@ -94,7 +94,10 @@ def build_openapi(
             for name, kind in op.path_params.items()
         ]
         if op.query is not None:
-            qschema = _schema(op.query, components, "validation")
+            # parameters are listed one by one, so the query model is expanded here, not referenced
+            qschema = TypeAdapter(op.query).json_schema(ref_template=REF, mode="validation")
+            for name, definition in qschema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})

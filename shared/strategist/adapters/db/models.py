@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -260,6 +262,9 @@ class Campaign(Base):
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
     last_synced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    strategy_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("marketing_strategies.id", ondelete="SET NULL")
+    )
 
 
 class CampaignMetric(Base):
@@ -314,3 +319,100 @@ class FxRate(Base):
 
 
 TENANT_TABLES = (*TENANT_TABLES, "platform_connections", "campaigns", "campaign_metrics", "sync_runs")
+
+
+# -- strategies, budgets, fitted models, language-model usage (migration 0004) -----------------------------------
+EMBEDDING_DIM = 256
+
+
+class MarketingStrategy(Base):
+    """One version of a strategy; versions of the same plan share a lineage_id."""
+
+    __tablename__ = "marketing_strategies"
+    __table_args__ = (UniqueConstraint("lineage_id", "version"),)
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    lineage_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    name: Mapped[str] = mapped_column(String(300))
+    objective: Mapped[str] = mapped_column(String(50))
+    campaign_type: Mapped[str | None] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'draft'"))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_budget: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    duration_days: Mapped[int] = mapped_column(Integer)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    platforms: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    estimated_roi: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    brief: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    embedding: Mapped[list[float] | None] = mapped_column(Vector(EMBEDDING_DIM))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ContentStrategy(Base):
+    __tablename__ = "content_strategies"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    strategy_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("marketing_strategies.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(20))
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class BudgetOptimization(Base):
+    __tablename__ = "budget_optimizations"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_budget: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'proposed'"))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class FittedModel(Base):
+    """A fitted response model per client and scope (a platform, a campaign), reused until new data arrives."""
+
+    __tablename__ = "fitted_models"
+    __table_args__ = (UniqueConstraint("tenant_id", "client_id", "kind", "scope"),)
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(100))
+    data_through: Mapped[dt.date | None] = mapped_column(Date)
+    n_days: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    diagnostics: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    fitted_at: Mapped[dt.datetime] = _created()
+
+
+class LlmUsage(Base):
+    __tablename__ = "llm_usage"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    output_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    calls: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+TENANT_TABLES = (
+    *TENANT_TABLES,
+    "marketing_strategies",
+    "content_strategies",
+    "budget_optimizations",
+    "fitted_models",
+    "llm_usage",
+)
