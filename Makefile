@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[ml,crypto,local,dev]"
+	$(PY) -m pip install --quiet -e ".[ml,crypto,llm,local,dev]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -58,6 +58,7 @@ class FunctionSpec:
     memory: int
     environment: dict[str, Any] = field(default_factory=dict)
     layers: list[Any] = field(default_factory=list)
+    package_type: str = "Zip"
 
     @property
     def directory(self) -> Path:
@@ -89,15 +90,23 @@ class Template:
             props = res.get("Properties", {})
             env = dict(self.globals.get("Environment", {}).get("Variables", {}))
             env.update(props.get("Environment", {}).get("Variables", {}))
+            if props.get("PackageType") == "Image":
+                # The image is built from functions/<FUNCTION>/ (Metadata.DockerBuildArgs); its command is the handler.
+                meta = res.get("Metadata", {})
+                code_uri = f"functions/{meta['DockerBuildArgs']['FUNCTION']}/"
+                handler = props["ImageConfig"]["Command"][0]
+            else:
+                code_uri, handler = props["CodeUri"], props["Handler"]
             out[lid] = FunctionSpec(
                 logical_id=lid,
-                code_uri=props["CodeUri"],
-                handler=props["Handler"],
+                code_uri=code_uri,
+                handler=handler,
                 timeout=int(props.get("Timeout", self.globals.get("Timeout", 3))),
                 memory=int(props.get("MemorySize", self.globals.get("MemorySize", 128))),
                 environment=env,
                 # SAM appends a function's own list to Globals.Function.Layers
                 layers=list(self.globals.get("Layers", [])) + list(props.get("Layers", [])),
+                package_type=props.get("PackageType", "Zip"),
             )
         return out
 

@@ -76,7 +76,12 @@ def _packaged() -> dict:
     for res in doc["Resources"].values():
         props = res.get("Properties", {})
         if res["Type"] == "AWS::Serverless::Function":
-            props["CodeUri"] = "s3://artifacts/functions.zip"
+            if props.get("PackageType") == "Image":
+                props["ImageUri"] = (
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/marketing-strategist:python3.12"
+                )
+            else:
+                props["CodeUri"] = "s3://artifacts/functions.zip"
         if res["Type"] == "AWS::Serverless::LayerVersion":
             props["ContentUri"] = "s3://artifacts/layer.zip"
     return doc
