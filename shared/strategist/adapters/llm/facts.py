@@ -22,6 +22,12 @@ from strategist.domain.money import normalize_currency
 
 #: The kinds of narrative a writer can produce; each has a facts model and a versioned prompt file.
 Kind = Literal["strategy", "budget_optimization"]
+Basis = Literal["history", "benchmark", "mixed"]
+
+
+def _basis(value: Any) -> Any:
+    """The allocator labels prior-based curves "benchmark_priors"; the narrative calls them "benchmark"."""
+    return "benchmark" if value == "benchmark_priors" else value
 
 
 class _Facts(BaseModel):
@@ -52,6 +58,12 @@ class PlatformAllocation(_Facts):
     share: float = Field(ge=0, le=1)
     #: Where the platform's response curve came from: the client's own ``history`` or ``benchmark`` priors.
     basis: str = "benchmark"
+
+    @field_validator("basis", mode="before")
+    @classmethod
+    def _known_basis(cls, value: Any) -> Any:
+        return _basis(value)
+
     #: Return of the next unit of currency spent on this platform at the plan (revenue per unit of spend).
     marginal_roas: float | None = None
 
@@ -112,7 +124,7 @@ class StrategyFacts(_Facts):
     forecast: StrategyForecast
     #: ``history`` when every platform's curve is fitted on the client's data, ``benchmark`` when none is,
     #: ``mixed`` otherwise.
-    basis: Literal["history", "benchmark", "mixed"]
+    basis: Basis
     assumptions: list[str] = Field(default_factory=list)
     kpis: list[str] = Field(default_factory=list)
     next_step: BudgetStep | None = None
@@ -123,6 +135,11 @@ class StrategyFacts(_Facts):
     @classmethod
     def _currency(cls, value: str) -> str:
         return normalize_currency(value)
+
+    @field_validator("basis", mode="before")
+    @classmethod
+    def _known_basis(cls, value: Any) -> Any:
+        return _basis(value)
 
 
 class BudgetItem(_Facts):
@@ -169,13 +186,18 @@ class BudgetFacts(_Facts):
     uplift_pct: Interval | None = None
     #: The target ROAS or CPA of the target modes.
     target: float | None = None
-    basis: Literal["history", "benchmark", "mixed"] = "history"
+    basis: Basis = "history"
     assumptions: list[str] = Field(default_factory=list)
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
         return normalize_currency(value)
+
+    @field_validator("basis", mode="before")
+    @classmethod
+    def _known_basis(cls, value: Any) -> Any:
+        return _basis(value)
 
 
 FACTS_MODELS: dict[str, type[_Facts]] = {"strategy": StrategyFacts, "budget_optimization": BudgetFacts}
