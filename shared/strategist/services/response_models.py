@@ -479,3 +479,24 @@ def prior_facts(prior: FunnelPrior) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def recent_spend(
+    uow: UnitOfWork,
+    client_id: uuid.UUID,
+    *,
+    currency: str,
+    by: str,
+    days: int = 30,
+    today: dt.date | None = None,
+) -> dict[str, float]:
+    """Spend per platform or campaign over the last ``days`` complete days, in the client's currency (the
+    current split a budget optimization starts from)."""
+    today = today or dt.date.today()
+    daily, _ = _read_history(uow, client_id, currency, by, today)
+    since = today - dt.timedelta(days=days)
+    return {
+        scope: float(sum(v[0] for d, v in rows.items() if d >= since))
+        for scope, rows in daily.rows.items()
+        if any(d >= since and v[0] > 0 for d, v in rows.items())
+    }

@@ -78,7 +78,7 @@ def simulate(
     return out
 
 
-def _q(values: Any) -> dict[str, float | None]:
+def quantiles(values: Any) -> dict[str, float | None]:
     import numpy as np
 
     values = values[np.isfinite(values)]
@@ -98,9 +98,9 @@ def summarize(sims: Mapping[str, Mapping[str, Any]], names: Sequence[str], cols:
     with np.errstate(divide="ignore", invalid="ignore"):
         roas = np.where(tot["spend"] > 0, tot["revenue"] / tot["spend"], np.nan)
         cpa = np.where(tot["conversions"] > 0, tot["spend"] / tot["conversions"], np.nan)
-    out = {m: _q(tot[m]) for m in METRICS}
-    out["cpa"] = _q(cpa)
-    out["roas"] = _q(roas)
+    out = {m: quantiles(tot[m]) for m in METRICS}
+    out["cpa"] = quantiles(cpa)
+    out["roas"] = quantiles(roas)
     out["spend"] = float(np.asarray(tot["spend"])[0]) if len(tot["spend"]) else 0.0
     return out
 

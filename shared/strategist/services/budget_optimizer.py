@@ -1,0 +1,439 @@
+"""Budget optimization over a client's running campaigns or platforms (issue 5).
+
+Current split: the last 30 complete days' actual spend rate. Proposed split: the allocator over the client's
+fitted curves (history shrunk toward benchmarks), in one of four modes. Both splits are forecast from the same
+simulated draws (common random numbers), so the uplift interval is a per-draw difference, not a difference of
+quantiles. The proposal is stored with status "proposed": nothing changes on any platform until the approval
+flow of the optimization issue applies it (budget raises need a human, what-users-ask item 7).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from strategist.adapters.db.models import BudgetOptimization, Campaign, Client
+from strategist.adapters.db.uow import UnitOfWork, jsonable
+from strategist.domain.auth import Principal, Role
+from strategist.domain.errors import FieldProblem, NotFound, ValidationFailed
+from strategist.domain.money import minor_unit_exponent
+from strategist.http.schemas.budget import BudgetListQuery, BudgetOptimize
+from strategist.http.schemas.common import decode_cursor, encode_cursor
+from strategist.services import response_models as rm
+from strategist.services.strategy import plan_math as pm
+
+CURRENT_WINDOW_DAYS = 30
+APPLY_NOTE = (
+    "proposal only: nothing has changed on any platform; the change list is applied through the approval flow "
+    "of campaign optimization (status proposed -> approved -> applied)"
+)
+
+
+def _items(
+    uow: UnitOfWork, client: Client, level: str, today: dt.date
+) -> tuple[dict[str, str], dict[str, str], dict[str, float]]:
+    """Running items: active campaigns (not ended) with spend in the last 30 days, per platform or campaign.
+    Returns item -> platform, item -> display name, item -> spend over the window."""
+    camps = list(
+        uow.session.scalars(
+            select(Campaign).where(
+                Campaign.client_id == client.id,
+                Campaign.status == "active",
+                or_(Campaign.end_date.is_(None), Campaign.end_date >= today),
+            )
+        )
+    )
+    spend = rm.recent_spend(
+        uow, client.id, currency=client.currency, by=level, days=CURRENT_WINDOW_DAYS, today=today
+    )
+    platform_of: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for c in camps:
+        key = c.platform if level == "platform" else str(c.id)
+        if spend.get(key, 0) > 0:
+            platform_of[key] = c.platform
+            names[key] = c.platform if level == "platform" else c.name
+    return platform_of, names, {k: spend[k] for k in platform_of}
+
+
+def _field_for(message: str) -> str:
+    m = re.search(r"channel '([^']+)'", message)
+    if m:
+        return f"body.bounds.{m.group(1)}" if "locked" not in message else f"body.locked.{m.group(1)}"
+    if "target" in message:
+        return "body.target"
+    if "upper bounds" in message:
+        return "body.total_budget"
+    return "body.bounds"
+
+
+def optimize(
+    uow: UnitOfWork, principal: Principal, body: BudgetOptimize, *, today: dt.date | None = None
+) -> dict[str, Any]:
+    from strategist.ml.allocator import (
+        InfeasibleBudgetError,
+        allocate,
+        allocate_for_target,
+        min_budget_for_outcome,
+    )
+
+    principal.require_role(Role.ANALYST)
+    principal.require_client(body.client_id)
+    client = uow.session.scalar(
+        select(Client).where(Client.id == body.client_id, Client.deleted_at.is_(None))
+    )
+    if client is None:
+        raise NotFound("client not found")
+    today = today or dt.date.today()
+    currency = client.currency
+    period = body.period_days
+
+    problems: list[FieldProblem] = []
+    if body.mode == "max_outcome" and body.total_budget is None:
+        problems.append(FieldProblem("body.total_budget", "required for mode max_outcome"))
+    if body.mode != "max_outcome" and body.target is None:
+        problems.append(FieldProblem("body.target", f"required for mode {body.mode}"))
+    platform_of, names, spend30 = _items(uow, client, body.level, today)
+    if not platform_of:
+        problems.append(
+            FieldProblem(
+                "body.client_id", "the client has no active campaigns with spend in the last 30 days"
+            )
+        )
+    for k, b in body.bounds.items():
+        if k not in platform_of:
+            problems.append(
+                FieldProblem(f"body.bounds.{k}", f"'{k}' is not a running {body.level} of this client")
+            )
+        elif b.min is not None and b.max is not None and b.min > b.max:
+            problems.append(FieldProblem(f"body.bounds.{k}.min", f"min {b.min} exceeds max {b.max}"))
+    for k in body.locked:
+        if k not in platform_of:
+            problems.append(
+                FieldProblem(f"body.locked.{k}", f"'{k}' is not a running {body.level} of this client")
+            )
+    if problems:
+        raise ValidationFailed("; ".join(f"{p.field}: {p.reason}" for p in problems), fields=problems)
+
+    objective = "conversions"
+    industry = rm.benchmark_industry(client.industry)
+    if body.level == "platform":
+        models = rm.platform_models(
+            uow,
+            client.id,
+            platforms=sorted(platform_of),
+            currency=currency,
+            objective=objective,
+            industry=industry,
+            today=today,
+        )
+    else:
+        models = rm.campaign_models(
+            uow,
+            client.id,
+            campaigns=dict(sorted(platform_of.items())),
+            currency=currency,
+            objective=objective,
+            industry=industry,
+            today=today,
+        )
+    items = list(models.models)
+    current = {k: spend30[k] / CURRENT_WINDOW_DAYS for k in items}
+    bounds = {
+        k: (float(b.min or 0) / period, float(b.max) / period if b.max is not None else math.inf)
+        for k, b in body.bounds.items()
+    }
+    locked = {k: (float(v) / period if v is not None else current[k]) for k, v in body.locked.items()}
+    outcome = {"target_roas": "revenue", "target_cpa": "conversions"}.get(body.mode, body.outcome)
+    curves = models.curves(outcome)
+    cap = float(body.total_budget) / period if body.total_budget is not None else None
+    try:
+        if body.mode == "max_outcome":
+            alloc = allocate(curves, cap, bounds or None, locked=locked or None, current=current)  # type: ignore[arg-type]
+        elif body.mode == "target_roas":
+            alloc = allocate_for_target(
+                curves, target_roas=float(body.target), max_total=cap, bounds=bounds or None,
+                locked=locked or None, current=current,
+            )  # fmt: skip
+        elif body.mode == "target_cpa":
+            alloc = allocate_for_target(
+                curves, target_cpa=float(body.target), max_total=cap, bounds=bounds or None,
+                locked=locked or None, current=current,
+            )  # fmt: skip
+        else:
+            alloc = min_budget_for_outcome(
+                curves, float(body.target) / period, max_total=cap, bounds=bounds or None,
+                locked=locked or None, current=current,
+            )  # fmt: skip
+    except InfeasibleBudgetError as exc:
+        raise ValidationFailed.one(
+            _field_for(str(exc)), f"{exc} (amounts per day over {period} days)"
+        ) from exc
+
+    q = pm.quantum(currency)
+    fixed = {
+        k: (
+            Decimal(body.locked[k]).quantize(q)
+            if body.locked[k] is not None
+            else Decimal(repr(current[k] * period)).quantize(q)
+        )
+        for k in body.locked
+    }
+    proposed_total = (
+        body.total_budget
+        if body.mode == "max_outcome" and body.total_budget is not None
+        else Decimal(repr(alloc.total * period)).quantize(q)
+    )
+    upper = {k: Decimal(repr(b[1] * period)) for k, b in bounds.items() if math.isfinite(b[1])}
+    proposed = pm.split_exact(
+        {k: alloc.spend[k] * period for k in items}, proposed_total, currency, fixed, upper
+    )
+    cur_amounts = {k: Decimal(repr(current[k] * period)).quantize(q) for k in items}
+
+    # forecasts of both splits from the same draws, and the per-draw uplift
+    import numpy as np
+
+    responses = models.responses()
+    sim_cur = pm.simulate(responses, {k: [float(cur_amounts[k]) / period] * period for k in items})
+    sim_new = pm.simulate(responses, {k: [float(proposed[k]) / period] * period for k in items})
+    digits = minor_unit_exponent(currency)
+    cur_sum = pm.summarize(sim_cur, items)
+    new_sum = pm.summarize(sim_new, items)
+
+    def total_of(sim: dict[str, dict[str, Any]], metric: str) -> Any:
+        return sum(np.asarray(sim[k][metric]).sum(axis=1) for k in items)
+
+    diff = total_of(sim_new, outcome) - total_of(sim_cur, outcome)
+    base = total_of(sim_cur, outcome)
+    uplift = pm.quantiles(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uplift_pct = pm.quantiles(np.where(base > 0, diff / base, np.nan))
+
+    revenue_curves = curves if outcome == "revenue" else models.curves("revenue")
+    marginal = {k: round(float(revenue_curves[k].derivative(float(proposed[k]) / period)), 4) for k in items}
+    changes = []
+    for k in items:
+        delta = proposed[k] - cur_amounts[k]
+        changes.append(
+            {
+                "item": k,
+                "name": names[k],
+                "platform": platform_of[k],
+                "current": cur_amounts[k],
+                "proposed": proposed[k],
+                "delta": delta,
+                "delta_pct": round(float(delta / cur_amounts[k]) * 100, 2) if cur_amounts[k] else None,
+                "marginal_roas": marginal[k],
+                "locked": k in body.locked,
+                "basis": models.models[k].basis,
+            }
+        )
+    basis_all = {m.basis for m in models.models.values()}
+    basis = (
+        "history"
+        if basis_all == {"history"}
+        else "benchmark"
+        if basis_all == {"benchmark_priors"}
+        else "mixed"
+    )
+    assumptions = {
+        "current_split": f"actual spend over the last {CURRENT_WINDOW_DAYS} complete days, as a daily rate",
+        "models": [
+            {
+                "item": k,
+                "basis": m.basis,
+                "history_days": m.n_days,
+                "data_through": m.data_through,
+                "cached_fit": m.cached,
+            }
+            for k, m in models.models.items()
+        ],
+        "benchmarks": [f for m in models.models.values() for f in rm.prior_facts(m.prior)],
+        "optimized_outcome": outcome,
+        "forecast": f"{pm.N_DRAWS} draws, seed {pm.SEED}; both splits use the same draws",
+        "fx": models.fx_note,
+    }
+    result = {
+        "mode": body.mode,
+        "level": body.level,
+        "period_days": period,
+        "currency": currency,
+        "current": {
+            "total": sum(cur_amounts.values(), Decimal(0)),
+            "items": {k: cur_amounts[k] for k in items},
+            "outcome": pm.round_summary(cur_sum, digits),
+        },
+        "proposed": {
+            "total": proposed_total,
+            "items": {k: proposed[k] for k in items},
+            "outcome": pm.round_summary(new_sum, digits),
+            "kkt_residual": alloc.kkt_residual,
+        },
+        "changes": changes,
+        "marginal_roas": marginal,
+        "uplift": {
+            "metric": outcome,
+            "absolute": pm.rounded(uplift, digits),
+            "relative": pm.rounded(uplift_pct, 4),
+        },
+        "assumptions": assumptions,
+        "apply": APPLY_NOTE,
+    }
+    result["narrative"] = _narrative(
+        principal, client, body, result, cur_sum, new_sum, uplift, uplift_pct, outcome, basis
+    )
+    row = BudgetOptimization(
+        id=uuid.uuid4(),
+        tenant_id=principal.tenant_id,
+        client_id=client.id,
+        mode=body.mode,
+        currency=currency,
+        total_budget=proposed_total,
+        status="proposed",
+        request=jsonable(body.model_dump(mode="json", exclude={"tenant_id"})),
+        result=jsonable(result),
+        created_by=principal.user_id,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    uow.session.refresh(row)
+    uow.audit(
+        "budget.optimize", "budget_optimization", row.id, after={"mode": body.mode, "total": proposed_total}
+    )
+    uow.emit("budget.optimization_proposed", {"optimization_id": row.id, "client_id": client.id})
+    return optimization_out(row)
+
+
+def _narrative(
+    principal: Principal,
+    client: Client,
+    body: BudgetOptimize,
+    result: dict[str, Any],
+    cur: dict[str, Any],
+    new: dict[str, Any],
+    uplift: dict[str, Any],
+    uplift_pct: dict[str, Any],
+    outcome: str,
+    basis: str,
+) -> dict[str, Any]:
+    from strategist import bootstrap
+    from strategist.adapters.llm import get_writer
+
+    metric = outcome if outcome in {"revenue", "conversions"} else "revenue"
+    iv = [cur[metric], new[metric], uplift]
+    if any(v.get(k) is None for v in iv for k in ("p10", "p50", "p90")):
+        return {"text": None, "writer": None, "reason": "no finite outcome interval to write about"}
+    cur_total = result["current"]["total"]
+    new_total = result["proposed"]["total"]
+    facts = {
+        "client_name": client.name,
+        "currency": client.currency,
+        "mode": body.mode,
+        "outcome_metric": metric,
+        "current_total": cur_total,
+        "proposed_total": new_total,
+        "period_days": body.period_days,
+        "items": [
+            {
+                "name": c["name"],
+                "current_budget": c["current"],
+                "proposed_budget": c["proposed"],
+                "current_share": float(c["current"] / cur_total) if cur_total else None,
+                "proposed_share": float(c["proposed"] / new_total) if new_total else None,
+                "marginal_roas": c["marginal_roas"],
+                "locked": c["locked"],
+            }
+            for c in result["changes"]
+        ],
+        "current_outcome": cur[metric],
+        "proposed_outcome": new[metric],
+        "uplift": uplift,
+        "target": float(body.target)
+        if body.target is not None and body.mode in {"target_roas", "target_cpa"}
+        else None,
+        "basis": basis,
+        "assumptions": [result["assumptions"]["current_split"], APPLY_NOTE],
+    }
+    if all(uplift_pct.get(k) is not None for k in ("p10", "p50", "p90")):
+        facts["uplift_pct"] = uplift_pct
+    res = get_writer(bootstrap.settings()).write(
+        kind="budget_optimization", facts=facts, tenant_id=principal.tenant_id, usage=None
+    )
+    return {
+        "text": res.text,
+        "writer": res.writer,
+        "model": res.model,
+        "fell_back": res.fell_back,
+        "reason": res.reason,
+        "prompt_version": res.prompt_version,
+    }
+
+
+def optimization_out(row: BudgetOptimization) -> dict[str, Any]:
+    r = row.result
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "mode": row.mode,
+        "level": r["level"],
+        "status": row.status,
+        "currency": row.currency,
+        "period_days": r["period_days"],
+        "current": r["current"],
+        "proposed": r["proposed"],
+        "changes": r["changes"],
+        "marginal_roas": r["marginal_roas"],
+        "uplift": r["uplift"],
+        "assumptions": r["assumptions"],
+        "narrative": r["narrative"],
+        "apply": r["apply"],
+        "created_at": row.created_at,
+    }
+
+
+def get_optimization(uow: UnitOfWork, principal: Principal, optimization_id: uuid.UUID) -> BudgetOptimization:
+    row = uow.session.get(BudgetOptimization, optimization_id)
+    if row is None or not principal.can_see_client(row.client_id):
+        raise NotFound("budget optimization not found")
+    return row
+
+
+def list_optimizations(
+    uow: UnitOfWork, principal: Principal, query: BudgetListQuery
+) -> tuple[list[BudgetOptimization], str | None]:
+    stmt = select(BudgetOptimization)
+    if principal.client_ids is not None:
+        stmt = stmt.where(BudgetOptimization.client_id.in_(principal.client_ids or [uuid.UUID(int=0)]))
+    if query.client_id is not None:
+        principal.require_client(query.client_id)
+        stmt = stmt.where(BudgetOptimization.client_id == query.client_id)
+    if query.cursor:
+        try:
+            after_created, after_id = decode_cursor(query.cursor)
+        except ValueError as exc:
+            raise ValidationFailed.one("query.cursor", str(exc)) from exc
+        stmt = stmt.where(
+            or_(
+                BudgetOptimization.created_at < after_created,
+                and_(BudgetOptimization.created_at == after_created, BudgetOptimization.id < after_id),
+            )
+        )
+    rows = list(
+        uow.session.scalars(
+            stmt.order_by(BudgetOptimization.created_at.desc(), BudgetOptimization.id.desc()).limit(
+                query.limit + 1
+            )
+        )
+    )
+    nxt = (
+        encode_cursor(rows[query.limit - 1].created_at, rows[query.limit - 1].id)
+        if len(rows) > query.limit
+        else None
+    )
+    return rows[: query.limit], nxt
