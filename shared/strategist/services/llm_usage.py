@@ -31,7 +31,14 @@ def month_start(today: dt.date | None = None) -> dt.date:
 class PostgresLlmUsage:
     """``UsagePort`` over the ``llm_usage`` table."""
 
-    def __init__(self, uow: UnitOfWork, *, monthly_token_cap: int, today: dt.date | None = None) -> None:
+    def __init__(
+        self, uow: UnitOfWork, *, monthly_token_cap: int | None = None, today: dt.date | None = None
+    ) -> None:
+        """``monthly_token_cap`` defaults to LLM_MONTHLY_TOKEN_CAP (``llm_settings``); ``today`` is for tests."""
+        if monthly_token_cap is None:
+            from strategist.adapters.llm.settings import llm_settings
+
+            monthly_token_cap = llm_settings().monthly_token_cap
         self.uow = uow
         self.monthly_token_cap = monthly_token_cap
         self._today = today
