@@ -20,6 +20,7 @@ VIEWER_ALLOWED = {
     ("/api/v1/clients/{client_id}", "GET"),
     ("/api/v1/campaigns", "GET"),
     ("/api/v1/analytics/dashboard", "GET"),
+    ("/api/v1/strategies", "GET"),
 }
 
 

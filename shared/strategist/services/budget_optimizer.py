@@ -286,7 +286,7 @@ def optimize(
         "apply": APPLY_NOTE,
     }
     result["narrative"] = _narrative(
-        principal, client, body, result, cur_sum, new_sum, uplift, uplift_pct, outcome, basis
+        uow, principal, client, body, result, cur_sum, new_sum, uplift, uplift_pct, outcome, basis
     )
     row = BudgetOptimization(
         id=uuid.uuid4(),
@@ -311,6 +311,7 @@ def optimize(
 
 
 def _narrative(
+    uow: UnitOfWork,
     principal: Principal,
     client: Client,
     body: BudgetOptimize,
@@ -362,8 +363,10 @@ def _narrative(
     }
     if all(uplift_pct.get(k) is not None for k in ("p10", "p50", "p90")):
         facts["uplift_pct"] = uplift_pct
+    from strategist.services.llm_usage import PostgresLlmUsage
+
     res = get_writer(bootstrap.settings()).write(
-        kind="budget_optimization", facts=facts, tenant_id=principal.tenant_id, usage=None
+        kind="budget_optimization", facts=facts, tenant_id=principal.tenant_id, usage=PostgresLlmUsage(uow)
     )
     return {
         "text": res.text,

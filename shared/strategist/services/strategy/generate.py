@@ -705,8 +705,11 @@ def _narrative(
     ]
     if any(facts["forecast"].get(k) is None for k in ("conversions", "revenue", "roas", "cpa")):
         return {"text": None, "writer": None, "reason": "the forecast has no finite ROAS/CPA to write about"}
+    from strategist.services.llm_usage import PostgresLlmUsage
+
+    # the monthly token cap is enforced per tenant inside this transaction (RLS scopes the usage row)
     res = get_writer(bootstrap.settings()).write(
-        kind="strategy", facts=facts, tenant_id=principal.tenant_id, usage=None
+        kind="strategy", facts=facts, tenant_id=principal.tenant_id, usage=PostgresLlmUsage(uow)
     )
     return {
         "text": res.text,
