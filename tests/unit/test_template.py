@@ -135,3 +135,22 @@ def test_cfn_lint_is_clean(transformed: Path):
         if m.rule.id.startswith(("E", "W")) and not (m.rule.id == "W3005" and m.path[1] in generated)
     ]
     assert not matches, "\n".join(f"{m.rule.id} {m.message} ({m.path})" for m in matches)
+
+
+def test_no_duplicate_keys():
+    """YAML keeps the last of two equal keys without a word; in a template that silently drops a resource's
+    settings (it happened once with two Metadata blocks)."""
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        assert not dupes, f"duplicate keys {dupes} near line {node.start_mark.line + 1}"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    Strict.add_multi_constructor("!", lambda loader, suffix, node: None)
+    yaml.load((ROOT / "template.yaml").read_text(), Loader=Strict)  # noqa: S506 - a SafeLoader subclass
