@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from strategist.domain.platforms import Platform
 if TYPE_CHECKING:
     from strategist.adapters.db.uow import UnitOfWork
     from strategist.ml.curves import PlatformResponse
-    from strategist.ml.priors import FunnelPrior
+    from strategist.ml.priors import FunnelPrior, MetricPrior
 
 KIND_PLATFORM = "platform_funnel"
 KIND_CAMPAIGN = "campaign_funnel"
@@ -77,6 +78,19 @@ OBJECTIVES: dict[str, str] = {
 EMAIL_COST_PER_THOUSAND_USD = 5.0
 EMAIL_COST_LOG_SD = 0.6
 
+#: Similar past campaigns as evidence for a platform's prior (issue 5). Each past campaign of the tenant is one
+#: pseudo-observation of what *this* plan's rate will be, worth ``similarity x min(1, days / SIMILAR_FULL_DAYS)``
+#: observations; their sum is capped at SIMILAR_MAX_N so a stack of look-alike plans cannot pin the prior. A
+#: past campaign's rate differs from the next campaign's by a log-sd of SIMILAR_TRANSFER_LOG_SD (a stated
+#: modelling assumption: another campaign of the same agency, briefed alike, lands within about +-40 % of it at
+#: one sd), plus the counting noise of its own clicks/conversions. The prior is then updated by precision, as
+#: ``fit_platform_response`` updates it with the client's own days, so the weight grows with the evidence.
+SIMILAR_TRANSFER_LOG_SD = 0.35
+SIMILAR_FULL_DAYS = 28
+SIMILAR_MAX_N = 3.0
+#: a past platform result with fewer clicks or conversions than this says nothing reliable about a rate
+SIMILAR_MIN_COUNT = 20
+
 
 @dataclass(frozen=True)
 class ModelledPlatform:
@@ -91,6 +105,8 @@ class ModelledPlatform:
     prior: FunnelPrior
     cached: bool = False
     history: dict[str, float] = field(default_factory=dict)  # totals over the history window, client currency
+    #: past campaigns blended into the prior: {"strategies": [...], "metrics": [...]}, empty when none were
+    similar: dict[str, Any] = field(default_factory=dict)
 
     def curve(self, outcome: str) -> Any:
         """Daily ``outcome`` as a concave curve of daily spend (what the allocator takes)."""
@@ -107,6 +123,7 @@ class ResponseSet:
     models: dict[str, ModelledPlatform]
     fx_note: str | None = None
     unconverted_rows: int = 0
+    prior_notes: list[str] = field(default_factory=list)  # how the benchmark rows were combined, per platform
 
     def curves(self, outcome: str) -> dict[str, Any]:
         return {k: m.curve(outcome) for k, m in self.models.items()}
@@ -153,18 +170,62 @@ def _scaled(prior: FunnelPrior, factor: float) -> FunnelPrior:
     return dataclasses.replace(prior, metrics=metrics)
 
 
+def _source_names(prior: MetricPrior | None) -> set[str]:
+    return {src[0] for src in prior.sources} if prior is not None else set()
+
+
+def coherent_prior(platform: str, objective: str, industry: str) -> tuple[FunnelPrior, str | None]:
+    """The benchmark prior with its cost and conversion-rate figures from one population.
+
+    Why: ``benchmark_prior`` takes each metric from the most specific row it finds, independently, so a platform
+    can get its CPC from one publication (e.g. WordStream's 2025-26 all-industry search CPC, USD 5.42) and its
+    conversion rate from another that counted something else (Kibo's 2020 ecommerce orders per *session* from
+    Google traffic, 1.42 %). Revenue per unit of spend is CVR x AOV / CPC, so that mix divides a per-session
+    purchase rate by a per-click price of a different population (ROAS 0.26 for Google ecommerce). Clicks per unit
+    of spend come from the CPC alone, so the CVR must describe the same clicks: when the CVR's source differs
+    from the cost figure's and the cost figure's own publication gives a CVR for this platform and objective
+    (its all-industry row), that CVR is used instead, one fallback step wider (industry not matched), and the
+    swap is returned as a note for the assumptions. Otherwise the prior is left as the table gives it."""
+    from strategist.ml.priors import FALLBACK_LOG_SD, MetricPrior, benchmark_prior
+
+    prior = benchmark_prior(platform, objective, industry)
+    cost = prior.get("cpc") or prior.get("cpm")
+    cvr = prior.get("cvr")
+    if cost is None or cvr is None or industry == "all":
+        return prior, None
+    cost_sources = _source_names(cost)
+    if _source_names(cvr) & cost_sources:
+        return prior, None
+    alt = benchmark_prior(platform, objective, "all").get("cvr")
+    if alt is None or not _source_names(alt) or not _source_names(alt) <= cost_sources:
+        return prior, None
+    swapped = MetricPrior(alt.median, alt.log_sd + FALLBACK_LOG_SD, alt.sources, alt.derived)
+    note = (
+        f"{platform}: conversion rate {alt.median:.4%} from the same publication as its cost figure "
+        f"({sorted(cost_sources)[0]}) instead of the '{industry}' rate {cvr.median:.4%} "
+        f"({sorted(_source_names(cvr))[0]}), which counts another population (cost per click and conversions per "
+        f"click must describe the same clicks); log-sd widened by {FALLBACK_LOG_SD} for the unmatched industry"
+    )
+    return dataclasses.replace(prior, metrics={**prior.metrics, "cvr": swapped}), note
+
+
 def platform_prior(
     platform: str,
     objective: str,
     industry: str,
     factor: float,
     overrides: dict[str, tuple[float, float]] | None = None,
+    notes: list[str] | None = None,
 ) -> FunnelPrior:
-    """Benchmark prior in the client's currency; email gets the stated cost-per-send model as its CPM.
+    """Benchmark prior in the client's currency (cost and conversion figures from one population, see
+    ``coherent_prior``; its note is appended to ``notes``); email gets the stated cost-per-send model as its CPM.
     ``overrides`` are already in the client's currency and beat the table."""
-    from strategist.ml.priors import MetricPrior, benchmark_prior
+    from strategist.ml.priors import MetricPrior
 
-    prior = _scaled(benchmark_prior(platform, objective, industry), factor)
+    base, note = coherent_prior(platform, objective, industry)
+    if note and notes is not None:
+        notes.append(note)
+    prior = _scaled(base, factor)
     extra: dict[str, MetricPrior] = {}
     if platform == Platform.EMAIL.value and prior.get("cpm") is None:
         extra["cpm"] = MetricPrior(
@@ -183,6 +244,131 @@ def platform_prior(
     if not extra:
         return prior
     return dataclasses.replace(prior, metrics={**prior.metrics, **extra})
+
+
+@dataclass(frozen=True)
+class SimilarEvidence:
+    """One past strategy's results on one platform, in the client's currency when ``money`` is True."""
+
+    strategy_id: str
+    name: str
+    similarity: float
+    days: int
+    spend: float
+    impressions: float
+    clicks: float
+    conversions: float
+    revenue: float
+    money: bool
+
+    @property
+    def pseudo_n(self) -> float:
+        """Observations this campaign is worth: its similarity, scaled down when it ran less than four weeks."""
+        return max(0.0, min(1.0, self.similarity)) * min(1.0, self.days / SIMILAR_FULL_DAYS)
+
+
+def similar_evidence(
+    similar: Iterable[Any], platform: str, currency: str, exclude_client: uuid.UUID | None = None
+) -> list[SimilarEvidence]:
+    """Past strategies (``similarity.SimilarStrategy`` or its dict form) with results on ``platform``.
+
+    ``exclude_client`` leaves out that client's own past strategies: their days are already in the client's
+    history for this platform, and counting them twice would overstate the evidence. Money figures (CPM, AOV) are
+    used only when the past strategy was in the client's currency; rates (CTR, CVR) are unit-free."""
+    out = []
+    for item in similar:
+        get = item.get if isinstance(item, dict) else lambda k, _i=item: getattr(_i, k, None)
+        results = get("results") or {}
+        plat = (results.get("by_platform") or {}).get(platform)
+        if not plat or float(plat.get("impressions") or 0) <= 0:
+            continue
+        if exclude_client is not None and str(get("client_id")) == str(exclude_client):
+            continue
+        out.append(
+            SimilarEvidence(
+                strategy_id=str(get("strategy_id")),
+                name=str(get("name")),
+                similarity=float(get("similarity") or 0.0),
+                days=int(plat.get("days") or 0),
+                spend=float(plat.get("spend") or 0),
+                impressions=float(plat.get("impressions") or 0),
+                clicks=float(plat.get("clicks") or 0),
+                conversions=float(plat.get("conversions") or 0),
+                revenue=float(plat.get("revenue") or 0),
+                money=results.get("currency") == currency,
+            )
+        )
+    return [e for e in out if e.pseudo_n > 0]
+
+
+def _observed(e: SimilarEvidence, metric: str) -> tuple[float, float] | None:
+    """Log of the metric in one past campaign and its counting variance, or None when it says nothing."""
+    if metric == "cpm" and e.money and e.spend > 0 and e.impressions > 0:
+        return math.log(e.spend / e.impressions * 1000.0), 1.0 / e.impressions
+    if metric == "ctr" and e.clicks >= SIMILAR_MIN_COUNT:
+        return math.log(e.clicks / e.impressions), 1.0 / e.clicks
+    if metric == "cvr" and e.conversions >= SIMILAR_MIN_COUNT and e.clicks > 0:
+        return math.log(e.conversions / e.clicks), 1.0 / e.conversions
+    if metric == "aov" and e.money and e.conversions >= SIMILAR_MIN_COUNT and e.revenue > 0:
+        return math.log(e.revenue / e.conversions), 1.0 / e.conversions
+    return None
+
+
+def blend_similar(
+    prior: FunnelPrior, evidence: list[SimilarEvidence]
+) -> tuple[FunnelPrior, list[dict[str, Any]]]:
+    """The prior updated by similar past campaigns, metric by metric (CPM, CTR, CVR, AOV), and what moved.
+
+    Per metric: the similarity-weighted mean of the past campaigns' log rates is one observation whose variance
+    is SIMILAR_TRANSFER_LOG_SD^2 / n_eff (n_eff = summed pseudo-observations, capped at SIMILAR_MAX_N) plus their
+    counting noise; it is combined with the log-normal benchmark prior by precision. The posterior is narrower
+    than the prior, and ``weight`` (the evidence's share of the precision) says how far it moved."""
+    from strategist.ml.priors import MetricPrior
+
+    metrics = dict(prior.metrics)
+    used: list[dict[str, Any]] = []
+    for metric in ("cpm", "ctr", "cvr", "aov"):
+        obs = [(e, o) for e in evidence if (o := _observed(e, metric)) is not None]
+        if not obs:
+            continue
+        w = [e.pseudo_n for e, _ in obs]
+        wsum = sum(w)
+        n_eff = min(SIMILAR_MAX_N, wsum)
+        d = sum(wi * o[0] for wi, (_, o) in zip(w, obs, strict=True)) / wsum
+        count_var = sum(wi**2 * o[1] for wi, (_, o) in zip(w, obs, strict=True)) / wsum**2
+        var_d = SIMILAR_TRANSFER_LOG_SD**2 / n_eff + count_var
+        base = metrics.get(metric)
+        # no benchmark figure at all: a vague prior (log-sd 3, as strategist.ml.curves uses) lets the evidence speak
+        m0, s0 = (base.log_median, base.log_sd) if base is not None else (d, 3.0)
+        prec = 1.0 / s0**2 + 1.0 / var_d
+        mean = (m0 / s0**2 + d / var_d) / prec
+        sd = math.sqrt(1.0 / prec)
+        source = (
+            "similar past campaigns of this agency: "
+            + ", ".join(f"'{e.name}' (similarity {e.similarity:.2f}, {e.days} days)" for e, _ in obs),
+            "",
+            "",
+        )
+        metrics[metric] = MetricPrior(
+            math.exp(mean),
+            sd,
+            (*(base.sources if base is not None else ()), source),
+            base.derived if base is not None else False,
+        )
+        used.append(
+            {
+                "metric": metric,
+                "benchmark_median": base.median if base is not None else None,
+                "benchmark_log_sd": round(s0, 4) if base is not None else None,
+                "observed": math.exp(d),
+                "pseudo_observations": round(n_eff, 3),
+                "weight": round((1.0 / var_d) / prec, 4),
+                "median": math.exp(mean),
+                "log_sd": round(sd, 4),
+                "strategies": [e.strategy_id for e, _ in obs],
+            }
+        )
+    return dataclasses.replace(prior, metrics=metrics), used
 
 
 def _prior_key(prior: FunnelPrior) -> str:
@@ -372,14 +558,20 @@ def _fit(
     platform: str,
     days: dict[dt.date, list[float]],
     prior: FunnelPrior,
+    similar: dict[str, Any] | None = None,
 ) -> ModelledPlatform:
-    """Fit (or reuse) one scope. A cached fit is valid while its last data day and its prior are unchanged."""
+    """Fit (or reuse) one scope. A cached fit is valid while its last data day and its prior are unchanged
+    (a prior moved by similar past campaigns has another key, so it is refitted when they change)."""
     from strategist.ml.curves import fit_platform_response
 
+    similar = similar or {}
+    suffix = "+similar_campaigns" if similar else ""
     usable = {d: v for d, v in days.items() if v[0] > 0 and v[1] > 0}
     if not usable:
         response = fit_platform_response(_frame({}), platform, prior)
-        return ModelledPlatform(scope, platform, response, "benchmark_priors", 0, None, prior)
+        return ModelledPlatform(
+            scope, platform, response, "benchmark_priors" + suffix, 0, None, prior, similar=similar
+        )
     through = max(usable)
     key = _prior_key(prior)
     history = {
@@ -393,17 +585,27 @@ def _fit(
             scope,
             platform,
             response,
-            basis_for(response.n_days),
+            basis_for(response.n_days) + suffix,
             response.n_days,
             through,
             prior,
             True,
             history,
+            similar,
         )
     response = fit_platform_response(_frame(days), platform, prior)
     _store(uow, client_id, kind, scope, through, response, key, history)
     return ModelledPlatform(
-        scope, platform, response, basis_for(response.n_days), response.n_days, through, prior, False, history
+        scope,
+        platform,
+        response,
+        basis_for(response.n_days) + suffix,
+        response.n_days,
+        through,
+        prior,
+        False,
+        history,
+        similar,
     )
 
 
@@ -417,18 +619,46 @@ def platform_models(
     industry: str,
     overrides: dict[str, dict[str, tuple[float, float]]] | None = None,
     today: dt.date | None = None,
+    similar: list[Any] | None = None,
 ) -> ResponseSet:
     """One funnel model per requested platform for this client (``objective``/``industry`` are the benchmark
-    table's labels). Platforms without history use their benchmark prior, so a mixed plan is normal."""
+    table's labels). Platforms without history use their benchmark prior, so a mixed plan is normal.
+
+    ``similar`` are the tenant's past strategies most like this brief, with their results: on a platform where
+    the client has less than HISTORY_MIN_DAYS of its own, their observed rates move the prior
+    (``blend_similar``) before the fit, and the platform's basis says "+similar_campaigns"."""
     today = today or dt.date.today()
     factor, fx_note = usd_factor(uow, currency, today)
     daily, row_note = _read_history(uow, client_id, currency, "platform", today)
     models = {}
+    notes: list[str] = []
     for p in platforms:
-        prior = platform_prior(p, objective, industry, factor, (overrides or {}).get(p))
-        models[p] = _fit(uow, client_id, KIND_PLATFORM, p, p, daily.rows.get(p, {}), prior)
+        prior = platform_prior(p, objective, industry, factor, (overrides or {}).get(p), notes)
+        own = daily.rows.get(p, {})
+        n_own = sum(1 for v in own.values() if v[0] > 0 and v[1] > 0)
+        used: dict[str, Any] = {}
+        if similar and n_own < HISTORY_MIN_DAYS:
+            evidence = similar_evidence(similar, p, currency, client_id if n_own else None)
+            if evidence:
+                prior, moved = blend_similar(prior, evidence)
+                if moved:
+                    used = {
+                        "strategies": [
+                            {
+                                "strategy_id": e.strategy_id,
+                                "name": e.name,
+                                "similarity": round(e.similarity, 4),
+                                "days": e.days,
+                                "pseudo_observations": round(e.pseudo_n, 3),
+                                "same_currency": e.money,
+                            }
+                            for e in evidence
+                        ],
+                        "metrics": moved,
+                    }
+        models[p] = _fit(uow, client_id, KIND_PLATFORM, p, p, own, prior, used)
     note = "; ".join(n for n in (fx_note, row_note) if n) or None
-    return ResponseSet(currency, objective, industry, models, note, daily.unconverted)
+    return ResponseSet(currency, objective, industry, models, note, daily.unconverted, notes)
 
 
 def campaign_models(

@@ -49,8 +49,9 @@ class SimilarStrategy(BaseModel):
     platforms: list[str]
     objective: str
     #: What the campaigns created from that strategy actually did (campaign_metrics, breakdown '' rows), in the
-    #: strategy's currency: spend, conversions, revenue, roas, campaigns, first_date, last_date, and
-    #: ``unconverted`` (per currency, amounts left out for want of an FX rate). None when there is no data yet.
+    #: strategy's currency: spend, conversions, revenue, roas, campaigns, first_date, last_date,
+    #: ``unconverted`` (per currency, amounts left out for want of an FX rate) and ``by_platform`` (spend,
+    #: impressions, clicks, conversions, revenue, days per platform). None when there is no data yet.
     results: dict[str, Any] | None = None
 
 
@@ -185,15 +186,17 @@ _SEARCH = text(
 
 _RESULTS = text(
     """
-    SELECT c.strategy_id, m.currency, s.currency AS target,
+    SELECT c.strategy_id, c.platform, m.currency, s.currency AS target,
            CASE WHEN m.currency = s.currency THEN NULL ELSE m.date END AS day,
-           sum(m.cost) AS spend, sum(m.conversions) AS conversions, sum(m.conversion_value) AS revenue,
-           array_agg(DISTINCT c.id) AS campaigns, min(m.date) AS first_date, max(m.date) AS last_date
+           sum(m.cost) AS spend, sum(m.impressions) AS impressions, sum(m.clicks) AS clicks,
+           sum(m.conversions) AS conversions, sum(m.conversion_value) AS revenue,
+           array_agg(DISTINCT c.id) AS campaigns, min(m.date) AS first_date, max(m.date) AS last_date,
+           array_agg(DISTINCT m.date) AS days
     FROM campaigns c
     JOIN marketing_strategies s ON s.id = c.strategy_id
     JOIN campaign_metrics m ON m.campaign_id = c.id AND m.breakdown = ''
     WHERE c.tenant_id = :tenant AND m.tenant_id = :tenant AND c.strategy_id IN :ids
-    GROUP BY c.strategy_id, m.currency, s.currency, day
+    GROUP BY c.strategy_id, c.platform, m.currency, s.currency, day
     """
 ).bindparams(bindparam("ids", expanding=True))
 
@@ -250,8 +253,11 @@ def similar_strategies(
 
 def strategy_results(uow: UnitOfWork, strategy_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """Actual spend, conversions, revenue and ROAS of the campaigns created from each strategy, in the strategy's
-    currency. Rows in another currency convert at the ECB rate of their own date (the product's rule,
-    ``services.fx``); a currency the ECB does not publish is left out and listed under ``unconverted``."""
+    currency, overall and ``by_platform`` (with impressions, clicks and the number of days with data, which is
+    what lets a new plan read per-platform CPM/CTR/CVR/AOV off a past campaign). Rows in another currency convert
+    at the ECB rate of their own date (the product's rule, ``services.fx``); a currency the ECB does not publish
+    is left out and listed under ``unconverted`` (its counts are left out with it, so every rate stays a ratio
+    of the same rows)."""
     if not strategy_ids:
         return {}
     rows = uow.session.execute(_RESULTS, {"tenant": uow.tenant_id, "ids": strategy_ids}).all()
@@ -271,28 +277,45 @@ def strategy_results(uow: UnitOfWork, strategy_ids: list[uuid.UUID]) -> dict[uui
                 "first_date": r.first_date,
                 "last_date": r.last_date,
                 "unconverted": {},
+                "by_platform": {},
+            },
+        )
+        plat = out["by_platform"].setdefault(
+            r.platform,
+            {
+                "spend": Decimal(0),
+                "impressions": 0,
+                "clicks": 0,
+                "conversions": Decimal(0),
+                "revenue": Decimal(0),
+                "days": set(),
             },
         )
         out["campaigns"].update(r.campaigns)
         out["first_date"] = min(out["first_date"], r.first_date)
         out["last_date"] = max(out["last_date"], r.last_date)
-        out["conversions"] += r.conversions
-        if r.day is None:
-            out["spend"] += r.spend
-            out["revenue"] += r.revenue
-            continue
-        from strategist.services.fx import FxUnavailable
+        spend, revenue = r.spend, r.revenue
+        if r.day is not None:
+            from strategist.services.fx import FxUnavailable
 
-        try:
-            spend, _ = rates.convert(r.spend, r.currency, r.target, r.day)
-            revenue, _ = rates.convert(r.revenue, r.currency, r.target, r.day)
-        except FxUnavailable:
-            left = out["unconverted"].setdefault(r.currency, {"spend": Decimal(0), "revenue": Decimal(0)})
-            left["spend"] += r.spend
-            left["revenue"] += r.revenue
-            continue
+            try:
+                spend, _ = rates.convert(r.spend, r.currency, r.target, r.day)
+                revenue, _ = rates.convert(r.revenue, r.currency, r.target, r.day)
+            except FxUnavailable:
+                left = out["unconverted"].setdefault(r.currency, {"spend": Decimal(0), "revenue": Decimal(0)})
+                left["spend"] += r.spend
+                left["revenue"] += r.revenue
+                out["conversions"] += r.conversions
+                continue
+        out["conversions"] += r.conversions
         out["spend"] += spend
         out["revenue"] += revenue
+        plat["spend"] += spend
+        plat["revenue"] += revenue
+        plat["impressions"] += int(r.impressions or 0)
+        plat["clicks"] += int(r.clicks or 0)
+        plat["conversions"] += r.conversions
+        plat["days"].update(r.days)
     for out in acc.values():
         spend = out["spend"]
         out["spend"] = spend.quantize(Decimal("0.01"))
@@ -300,6 +323,11 @@ def strategy_results(uow: UnitOfWork, strategy_ids: list[uuid.UUID]) -> dict[uui
         out["conversions"] = out["conversions"].normalize() if out["conversions"] else Decimal(0)
         out["roas"] = float(out["revenue"] / spend) if spend > 0 else None
         out["campaigns"] = len(out["campaigns"])
+        for plat in out["by_platform"].values():
+            plat["spend"] = plat["spend"].quantize(Decimal("0.01"))
+            plat["revenue"] = plat["revenue"].quantize(Decimal("0.01"))
+            plat["conversions"] = plat["conversions"].normalize() if plat["conversions"] else Decimal(0)
+            plat["days"] = len(plat["days"])
     return acc
 
 

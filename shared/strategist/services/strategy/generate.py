@@ -223,6 +223,16 @@ def generate(
     if c.email_cost_per_thousand is not None and "email" in platforms:
         overrides["email"] = {"cpm": (float(c.email_cost_per_thousand), 0.25)}
 
+    # -- similar past strategies of this tenant: their results inform the priors where history is short -------
+    from strategist.services.similarity import brief_text, embed_text, similar_strategies
+
+    brief = body.brief_dict()
+    brief["industry"] = industry_label
+    text_ = brief_text(brief)
+    similar = [
+        _similar_out(s) for s in similar_strategies(uow, text_, client_id=None, k=5, min_similarity=0.3)
+    ]
+
     models = rm.platform_models(
         uow,
         client.id,
@@ -232,6 +242,7 @@ def generate(
         industry=bench_industry,
         overrides=overrides,
         today=today,
+        similar=similar,
     )
 
     # -- allocation over daily curves ------------------------------------------------------------------------
@@ -300,8 +311,6 @@ def generate(
     )
 
     # -- audience, tests, content ------------------------------------------------------------------------------
-    brief = body.brief_dict()
-    brief["industry"] = industry_label
     imp50 = {p: by_platform[p]["impressions"]["p50"] or 0.0 for p in platforms}
     clk50 = {p: by_platform[p]["clicks"]["p50"] or 0.0 for p in platforms}
     audience = aud.build_audience(
@@ -352,13 +361,7 @@ def generate(
     }
     kpi_targets = _kpi_targets(kpis, total, float(body.budget), client, body, digits)
 
-    # -- similar past strategies and the assumptions ledger ----------------------------------------------------
-    from strategist.services.similarity import brief_text, embed_text, similar_strategies
-
-    text_ = brief_text(brief)
-    similar = [
-        _similar_out(s) for s in similar_strategies(uow, text_, client_id=None, k=5, min_similarity=0.3)
-    ]
+    # -- the assumptions ledger ---------------------------------------------------------------------------------
     assumptions = _assumptions(
         models,
         outcome,
@@ -371,7 +374,7 @@ def generate(
         duration,
         similar,
     )
-    basis_all = {m.basis for m in models.models.values()}
+    basis_all = {m.basis.removesuffix("+similar_campaigns") for m in models.models.values()}
     plan_basis = (
         "history"
         if basis_all == {"history"}
@@ -620,15 +623,49 @@ def _assumptions(
         )
     if models.fx_note:
         stated.append(models.fx_note)
+    stated.extend(models.prior_notes)
+    used: dict[str, dict[str, Any]] = {}
+    for p, m in models.models.items():
+        for st in m.similar.get("strategies", []):
+            entry = used.setdefault(st["strategy_id"], {**st, "platforms": {}})
+            entry.pop("days", None)
+            entry.pop("pseudo_observations", None)
+            entry["platforms"][p] = {
+                "days": st["days"],
+                "pseudo_observations": st["pseudo_observations"],
+                "metrics": [
+                    {k: v for k, v in x.items() if k != "strategies"}
+                    for x in m.similar["metrics"]
+                    if st["strategy_id"] in x["strategies"]
+                ],
+            }
+    if used:
+        stated.append(
+            "similar past campaigns of this agency move the priors of "
+            + ", ".join(p for p, m in models.models.items() if m.similar)
+            + f": each is worth similarity x min(1, days/{rm.SIMILAR_FULL_DAYS}) observations (at most "
+            f"{rm.SIMILAR_MAX_N:g} in all), transfer log-sd {rm.SIMILAR_TRANSFER_LOG_SD} between campaigns, "
+            "combined with the benchmark prior by precision (weight = the evidence's share)"
+        )
     return {
         "benchmarks": benchmarks,
         "models": models_used,
         "stated": stated,
-        "similar_strategies_used": [
-            {"strategy_id": s["strategy_id"], "name": s["name"], "similarity": s["similarity"]}
+        "similar_strategies_used": list(used.values()),
+        "similar_strategies_considered": [
+            {
+                "strategy_id": s["strategy_id"],
+                "name": s["name"],
+                "similarity": s["similarity"],
+                "has_results": bool(s["results"]),
+            }
             for s in similar
         ],
-        "similar_strategies_note": "listed for reference; they do not change the priors of this plan",
+        "similar_strategies_note": (
+            "past strategies with results on a platform where this client has under "
+            f"{rm.HISTORY_MIN_DAYS} days of its own history inform that platform's prior (see "
+            "similar_strategies_used); the others are listed for reference"
+        ),
     }
 
 
