@@ -194,3 +194,84 @@ def test_isolation(api, world, make_tenant_module):
         ).status_code
         == 403
     )
+
+
+def test_ratio_ranges(api, world):
+    """A ratio range the free optimum violates binds at its nearer end; one it satisfies changes nothing."""
+    body = {"client_id": str(world.clients[0]), "total_budget": 21000}
+    free = api.post(URL, json=body, headers=world.analyst.headers).json()["optimization"]
+    split = {c["item"]: Decimal(c["proposed"]) for c in free["changes"]}
+    r0 = float(split["google_ads"] / split["meta_ads"])
+    lo, hi = 0.5, 2.0
+    assert r0 > hi  # the history makes Google the better buy here, so the range binds at its max
+    r = api.post(
+        URL,
+        json={
+            **body,
+            "ratios": [{"numerator": "google_ads", "denominator": "meta_ads", "min": lo, "max": hi}],
+        },
+        headers=world.analyst.headers,
+    )
+    assert r.status_code == 201, r.text
+    o = r.json()["optimization"]
+    got = {c["item"]: Decimal(c["proposed"]) for c in o["changes"]}
+    assert sum(got.values()) == Decimal("21000.00")
+    assert float(got["google_ads"] / got["meta_ads"]) == pytest.approx(hi, rel=1e-4)
+    (rep,) = o["assumptions"]["ratios"]
+    assert rep["binding"] is True and rep["proposed_ratio"] == pytest.approx(hi, rel=1e-6)
+    # the pinned split gives up outcome against the free one (p50 of the optimized revenue)
+    assert o["proposed"]["outcome"]["revenue"]["p50"] <= free["proposed"]["outcome"]["revenue"]["p50"]
+    loose = api.post(
+        URL,
+        json={**body, "ratios": [{"numerator": "google_ads", "denominator": "meta_ads", "max": r0 * 10}]},
+        headers=world.analyst.headers,
+    ).json()["optimization"]
+    assert {c["item"]: c["proposed"] for c in loose["changes"]} == {
+        c["item"]: c["proposed"] for c in free["changes"]
+    }
+    assert loose["assumptions"]["ratios"][0]["binding"] is False
+    fixed = api.post(
+        URL,
+        json={
+            **body,
+            "mode": "target_roas",
+            "target": 1.5,
+            "ratios": [{"numerator": "meta_ads", "denominator": "google_ads", "min": 1, "max": 1}],
+        },
+        headers=world.analyst.headers,
+    )
+    assert fixed.status_code == 201, fixed.text
+    ch = {c["item"]: Decimal(c["proposed"]) for c in fixed.json()["optimization"]["changes"]}
+    assert abs(ch["meta_ads"] - ch["google_ads"]) <= Decimal("0.01")
+
+
+@pytest.mark.parametrize(
+    "ratio, field",
+    [
+        ({"numerator": "tiktok_ads", "denominator": "meta_ads", "min": 1}, "body.ratios.0.numerator"),
+        ({"numerator": "google_ads", "denominator": "email", "max": 1}, "body.ratios.0.denominator"),
+        ({"numerator": "google_ads", "denominator": "meta_ads", "min": 2, "max": 1}, "body.ratios.0.min"),
+        ({"numerator": "google_ads", "denominator": "google_ads", "min": 1}, "body.ratios.0.denominator"),
+        ({"numerator": "google_ads", "denominator": "meta_ads"}, "body.ratios.0"),
+        ({"numerator": "google_ads", "denominator": "meta_ads", "min": 0}, "body.ratios.0.min"),
+        ({"numerator": "google_ads", "denominator": "meta_ads", "mn": 1}, "body.ratios.0.mn"),
+    ],
+)
+def test_invalid_ratio_is_422_naming_the_field(api, world, ratio, field):
+    body = {"client_id": str(world.clients[0]), "total_budget": 21000, "ratios": [ratio]}
+    r = api.post(URL, json=body, headers=world.analyst.headers)
+    assert r.status_code == 422, r.text
+    assert field in [f["field"] for f in r.json()["error"]["fields"]], r.text
+
+
+def test_ratio_against_bounds_is_422_naming_the_ratio(api, world):
+    body = {
+        "client_id": str(world.clients[0]),
+        "total_budget": 21000,
+        "bounds": {"google_ads": {"max": 1000}, "meta_ads": {"max": 1000}},
+        "ratios": [{"numerator": "google_ads", "denominator": "meta_ads", "min": 1, "max": 1}],
+    }
+    r = api.post(URL, json=body, headers=world.analyst.headers)
+    assert r.status_code == 422, r.text
+    fields = [f["field"] for f in r.json()["error"]["fields"]]
+    assert fields and fields[0].startswith("body."), r.text

@@ -62,7 +62,68 @@ def _items(
     return platform_of, names, {k: spend[k] for k in platform_of}
 
 
+def _solve_with_ratio_ranges(solve: Any, body: BudgetOptimize) -> tuple[Any, list[dict[str, Any]]]:
+    """Optimum under ratio *ranges* with an allocator that takes exact ratios.
+
+    Why this works: the objective is concave and a ratio range is two linear constraints, so if the optimum
+    without a range violates it, the optimum with it lies on the violated end. Ranges with min == max are pinned
+    from the start; then, pass by pass, every range the current optimum violates is pinned at its nearer end
+    and the problem re-solved (an active-set method; a pinned range is never released, which is exact for one
+    range and for ranges on disjoint items). A result still outside a range raises InfeasibleBudgetError."""
+    from strategist.ml.allocator import InfeasibleBudgetError
+
+    ranges = [
+        (r.numerator, r.denominator, float(r.min) if r.min else 0.0, float(r.max) if r.max else math.inf)
+        for r in body.ratios
+    ]
+    fixed: dict[tuple[str, str], float] = {(a, b): lo for a, b, lo, hi in ranges if lo == hi}
+    for _ in range(len(ranges) + 1):
+        alloc = solve(fixed)
+        violated = False
+        for a, b, lo, hi in ranges:
+            if (a, b) in fixed:
+                continue
+            sa, sb = alloc.spend[a], alloc.spend[b]
+            if sb <= 0:
+                if sa > 0 and math.isfinite(hi):
+                    fixed[(a, b)] = hi
+                    violated = True
+                continue
+            ratio = sa / sb
+            if ratio < lo * (1 - 1e-9):
+                fixed[(a, b)], violated = lo, True
+            elif ratio > hi * (1 + 1e-9):
+                fixed[(a, b)], violated = hi, True
+        if not violated:
+            break
+    report = []
+    for i, (a, b, lo, hi) in enumerate(ranges):
+        sa, sb = alloc.spend[a], alloc.spend[b]
+        ratio = sa / sb if sb > 0 else (math.inf if sa > 0 else None)
+        if ratio is not None and not lo * (1 - 1e-6) <= ratio <= hi * (1 + 1e-6):
+            raise InfeasibleBudgetError(
+                f"ratio {i} ({a}/{b} in [{lo:g}, {hi:g}]) cannot hold with the other bounds and ratios "
+                f"(best found {ratio:g})"
+            )
+        report.append(
+            {
+                "numerator": a,
+                "denominator": b,
+                "min": lo or None,
+                "max": hi if math.isfinite(hi) else None,
+                "proposed_ratio": round(ratio, 6) if ratio is not None and math.isfinite(ratio) else None,
+                "binding": (a, b) in fixed,
+            }
+        )
+    return alloc, report
+
+
 def _field_for(message: str) -> str:
+    m = re.search(r"^ratio (\d+) ", message)
+    if m:
+        return f"body.ratios.{m.group(1)}"
+    if message.startswith("ratio ") or "ratio-tied" in message:
+        return "body.ratios"
     m = re.search(r"channel '([^']+)'", message)
     if m:
         return f"body.bounds.{m.group(1)}" if "locked" not in message else f"body.locked.{m.group(1)}"
@@ -118,6 +179,22 @@ def optimize(
             problems.append(
                 FieldProblem(f"body.locked.{k}", f"'{k}' is not a running {body.level} of this client")
             )
+    for i, r in enumerate(body.ratios):
+        where = f"body.ratios.{i}"
+        for side in ("numerator", "denominator"):
+            if getattr(r, side) not in platform_of:
+                problems.append(
+                    FieldProblem(
+                        f"{where}.{side}",
+                        f"'{getattr(r, side)}' is not a running {body.level} of this client",
+                    )
+                )
+        if r.numerator == r.denominator:
+            problems.append(FieldProblem(f"{where}.denominator", "must differ from the numerator"))
+        if r.min is None and r.max is None:
+            problems.append(FieldProblem(where, "give min, max or both"))
+        elif r.min is not None and r.max is not None and r.min > r.max:
+            problems.append(FieldProblem(f"{where}.min", f"min {r.min} exceeds max {r.max}"))
     if problems:
         raise ValidationFailed("; ".join(f"{p.field}: {p.reason}" for p in problems), fields=problems)
 
@@ -153,24 +230,30 @@ def optimize(
     outcome = {"target_roas": "revenue", "target_cpa": "conversions"}.get(body.mode, body.outcome)
     curves = models.curves(outcome)
     cap = float(body.total_budget) / period if body.total_budget is not None else None
-    try:
+
+    def solve(fixed: dict[tuple[str, str], float]) -> Any:
+        ratios = fixed or None
         if body.mode == "max_outcome":
-            alloc = allocate(curves, cap, bounds or None, locked=locked or None, current=current)  # type: ignore[arg-type]
-        elif body.mode == "target_roas":
-            alloc = allocate_for_target(
+            return allocate(
+                curves, cap, bounds or None, locked=locked or None, ratios=ratios, current=current
+            )  # type: ignore[arg-type]
+        if body.mode == "target_roas":
+            return allocate_for_target(
                 curves, target_roas=float(body.target), max_total=cap, bounds=bounds or None,
-                locked=locked or None, current=current,
+                locked=locked or None, ratios=ratios, current=current,
             )  # fmt: skip
-        elif body.mode == "target_cpa":
-            alloc = allocate_for_target(
+        if body.mode == "target_cpa":
+            return allocate_for_target(
                 curves, target_cpa=float(body.target), max_total=cap, bounds=bounds or None,
-                locked=locked or None, current=current,
+                locked=locked or None, ratios=ratios, current=current,
             )  # fmt: skip
-        else:
-            alloc = min_budget_for_outcome(
-                curves, float(body.target) / period, max_total=cap, bounds=bounds or None,
-                locked=locked or None, current=current,
-            )  # fmt: skip
+        return min_budget_for_outcome(
+            curves, float(body.target) / period, max_total=cap, bounds=bounds or None,
+            locked=locked or None, ratios=ratios, current=current,
+        )  # fmt: skip
+
+    try:
+        alloc, ratio_report = _solve_with_ratio_ranges(solve, body)
     except InfeasibleBudgetError as exc:
         raise ValidationFailed.one(
             _field_for(str(exc)), f"{exc} (amounts per day over {period} days)"
@@ -256,6 +339,7 @@ def optimize(
         ],
         "benchmarks": [f for m in models.models.values() for f in rm.prior_facts(m.prior)],
         "optimized_outcome": outcome,
+        "ratios": ratio_report,
         "forecast": f"{pm.N_DRAWS} draws, seed {pm.SEED}; both splits use the same draws",
         "fx": models.fx_note,
     }

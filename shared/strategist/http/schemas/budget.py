@@ -21,6 +21,20 @@ class Bound(Strict):
     max: Decimal | None = Field(None, ge=0)
 
 
+class Ratio(Strict):
+    """Keep ``numerator``'s spend between ``min`` and ``max`` times ``denominator``'s (items as in ``bounds``).
+
+    The allocator ties two items by one exact ratio (it merges them into one unit with a combined curve), so a
+    range is solved as: the unconstrained optimum when its ratio already lies in the range, else the optimum
+    with the ratio fixed at the nearer end (for concave curves the best ratio-constrained split sits on the
+    boundary the free optimum violates). ``min == max`` fixes the ratio."""
+
+    numerator: str
+    denominator: str
+    min: Decimal | None = Field(None, gt=0)
+    max: Decimal | None = Field(None, gt=0)
+
+
 class BudgetOptimize(Strict):
     tenant_id: uuid.UUID | None = Field(
         None, description="Accepted for compatibility; must be your own tenant."
@@ -47,6 +61,11 @@ class BudgetOptimize(Strict):
     locked: dict[str, Decimal | None] = Field(
         default_factory=dict,
         description="Items held fixed: an amount over the period, or null for the current rate.",
+    )
+    ratios: list[Ratio] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Spend ratio ranges between two items, e.g. google_ads at 0.5-2x meta_ads.",
     )
 
 
