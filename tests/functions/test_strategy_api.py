@@ -431,3 +431,25 @@ def test_similar_past_campaigns_inform_the_priors(api, make_tenant):
     assert plain["assumptions"]["similar_strategies_used"] == []
     fresh = plan(make_tenant("Another agency"))
     assert fresh["forecast"]["total"] == plain["forecast"]["total"]
+
+
+def test_platforms_on_priors_keep_an_exploration_floor(api, world, example):
+    """With benchmark priors only, a small gap between benchmark tables must not starve a platform the brief asked
+    for; an explicit min in the brief overrides the floor."""
+    strategy = example["strategy"]
+    budget = Decimal(str(BRIEF["budget"]))
+    email_cap_bound = {a["platform"]: Decimal(a["budget"]) for a in strategy["allocation"]}
+    for a in strategy["allocation"]:
+        assert a["basis"].startswith("benchmark_priors")
+        if a["platform"] != "email":  # e-mail is capped by its list size, which may be below the floor
+            assert Decimal(a["budget"]) >= budget * Decimal("0.0999"), a
+    assert sum(email_cap_bound.values()) == budget
+    assert any("Exploration floor" in s for s in strategy["assumptions"]["stated"])
+    r = api.post(
+        URL,
+        json=brief(world, constraints={"platforms": {"google_ads": {"min": 0}}}),
+        headers=world.analyst.headers,
+    )
+    assert r.status_code == 201, r.text
+    google = next(a for a in r.json()["strategy"]["allocation"] if a["platform"] == "google_ads")
+    assert Decimal(google["budget"]) < budget * Decimal("0.1")

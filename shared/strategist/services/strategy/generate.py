@@ -267,6 +267,9 @@ def generate(
             )
         bounds["email"] = (lo, min(hi, email_cap))
     locked = {p: float(v) / duration for p, v in c.locked.items()}
+    floors = _exploration_floors(models, platforms, c, per_day, bounds, locked)
+    for p, floor in floors.items():
+        bounds[p] = (max(bounds.get(p, (0.0, math.inf))[0], floor), bounds.get(p, (0.0, math.inf))[1])
     try:
         alloc = allocate(curves, per_day, bounds or None, locked=locked or None)
     except InfeasibleBudgetError as exc:
@@ -374,6 +377,13 @@ def generate(
         duration,
         similar,
     )
+    if floors:
+        assumptions["stated"].append(
+            "Exploration floor: "
+            + ", ".join(sorted(floors))
+            + f" rest on benchmark priors only, so each keeps at least {EXPLORATION_SHARE:.0%} of the daily budget "
+            "(the plan learns its real response; set constraints.platforms.<platform>.min to override)."
+        )
     basis_all = {m.basis.removesuffix("+similar_campaigns") for m in models.models.values()}
     plan_basis = (
         "history"
@@ -431,6 +441,46 @@ def generate(
     }
     result = jsonable(result)
     return _persist(uow, principal, client, body, brief, result, content, embed_text(text_), start)
+
+
+#: Share of the budget every requested platform without its own history keeps, unless the brief sets its own min.
+EXPLORATION_SHARE = 0.10
+
+
+def _exploration_floors(
+    models: Any,
+    platforms: list[str],
+    constraints: Any,
+    per_day: float,
+    bounds: dict[str, tuple[float, float]],
+    locked: dict[str, float],
+) -> dict[str, float]:
+    """A platform the brief asks for but whose curve is only a benchmark prior gets a floor of 10 % a day.
+
+    Why: with priors alone the allocator equalises marginal returns on *median* curves whose levels are
+    uncertain by a factor of two or more, so a small gap between two benchmark tables sends ~100 % to one platform
+    and a few cents to another the client explicitly chose. The floor buys the evidence that replaces the
+    prior (after the learning phase the next plan is fitted on the client's own data); the brief's own
+    constraints.platforms.<p>.min, or a lock, overrides it."""
+    floors: dict[str, float] = {}
+    for p in platforms:
+        if p in locked or (p in constraints.platforms and constraints.platforms[p].min is not None):
+            continue
+        if models.models[p].basis.startswith("history"):
+            continue
+        upper = bounds.get(p, (0.0, math.inf))[1]
+        floors[p] = min(EXPLORATION_SHARE * per_day, upper)
+    room = (
+        per_day
+        - sum(locked.values())
+        - sum(bounds[p][0] for p in platforms if p not in floors and p in bounds and p not in locked)
+    )
+    total = sum(floors.values())
+    if total > room > 0:  # too many floors for what is left: shrink them together
+        floors = {p: f * room / total for p, f in floors.items()}
+    elif room <= 0:
+        floors = {}
+    return floors
 
 
 def _next_step(
