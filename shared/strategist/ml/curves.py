@@ -29,6 +29,12 @@ ELASTICITY_PRIOR = (-0.15, 0.1)
 DAY_SD_PRIOR = (0.3, 5.0)
 #: used only when neither the table nor an override has a figure and the data must speak alone
 VAGUE_LOG_SD = 3.0
+#: complete weeks of history needed before the day spreads are calibrated on weekly residuals
+MIN_WEEKS = 4
+#: weight, in weeks, of the per-day spread estimate when the weekly calibration takes over
+DAY_ESTIMATE_WEEKS = 2.0
+#: smallest day spread a stage keeps (a stage may add next to nothing to the stage before it)
+MIN_DAY_SD = 0.01
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,10 @@ class PlatformResponse:
     def simulate(
         self, spend: Array, n_draws: int, rng: np.random.Generator, days_per_period: float = 1.0
     ) -> dict[str, Array]:
-        """Draws (n_draws, periods) of each funnel metric for spend per period: parameter and day noise."""
+        """Draws (n_draws, periods) of each funnel metric for spend per period: parameter and day noise.
+
+        Rate noise is mean-one (the rates are ratios of sums), so summed draws are centred on the fitted totals;
+        the day spreads are calibrated on weekly sums, so intervals are meant for weeks and longer periods."""
         spend = np.asarray(spend, dtype=float)
         daily = spend / days_per_period
         p = self._param_draws(rng, n_draws)
@@ -124,7 +133,8 @@ class PlatformResponse:
             ("conversions", "cvr", self.cvr),
             ("revenue", "aov", self.aov),
         ):
-            level = level * np.exp(p[key][:, None] + rate.day_sd * shrink * rng.standard_normal(shape))
+            sd = rate.day_sd * shrink
+            level = level * np.exp(p[key][:, None] + sd * rng.standard_normal(shape) - 0.5 * sd**2)
             out[name] = level
         return out
 
@@ -207,7 +217,59 @@ def fit_platform_response(
         m0, s0 = _metric_or_vague(prior.get("aov"), 100.0)
         prec = 1 / s0**2 + 1 / var_d
         aov = _Rate((m0 / s0**2 + d / var_d) / prec, math.sqrt(1 / prec), aov.day_sd)
+    if len(spend):
+        sigma, ctr, cvr, aov = _weekly_calibration(cols, s_ref, mean, sigma, (ctr, cvr, aov))
     return PlatformResponse(platform, s_ref, mean, cov, sigma, ctr, cvr, aov, len(spend))
+
+
+def _weekly_calibration(
+    cols: dict[str, Array], s_ref: float, coef: Array, imp_sd: float, rates: tuple[_Rate, _Rate, _Rate]
+) -> tuple[float, _Rate, _Rate, _Rate]:
+    """Day spreads such that the simulated WEEKLY sums spread as the training weeks do around the fitted funnel.
+
+    Per-day log ratios overstate what matters for a plan: a day-of-week cycle cancels within a week, and a ratio
+    conversions/clicks carries the clicks' own noise, which the simulation already stacks underneath. So each
+    stage is compared, week by week (consecutive 7-day blocks ending at the last row), with its expected total
+    from the fitted means given the spend actually made; the variance of those log residuals is what the
+    simulation's stacked daily noise must reproduce. Independent daily noise of sd ``s`` makes a week's log
+    total spread by about ``s**2 * h`` (``h`` = the week's Herfindahl of expected daily volumes, 1/7 for even
+    days), so the cumulative daily variance of stage k is ``V_k / h`` and each stage keeps the increment over
+    the stage before it. Low-count days count (weekly sums carry their counting noise), and the per-day estimate
+    is kept as a prior worth ``DAY_ESTIMATE_WEEKS`` weeks. Fewer than ``MIN_WEEKS`` usable weeks: unchanged."""
+    n_weeks = len(cols["spend"]) // 7
+    day_sds = [imp_sd, *(r.day_sd for r in rates)]
+    if n_weeks < MIN_WEEKS:
+        return imp_sd, *rates
+    start = len(cols["spend"]) - 7 * n_weeks
+    spend = np.maximum(cols["spend"][start:], 0.0)
+    base = np.zeros_like(spend)
+    on = spend > 0
+    base[on] = math.exp(coef[0]) * s_ref * (spend[on] / s_ref) ** (1.0 + min(coef[1], -1e-3))
+    days = base.reshape(n_weeks, 7)
+    week_base = days.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        herf = np.where(week_base > 0, (days**2).sum(axis=1) / week_base**2, np.nan)
+    log_step = 0.0
+    cum_prev = 0.0
+    out = []
+    for k, name in enumerate(OUTCOMES):
+        if k:
+            log_step += rates[k - 1].mean
+        actual = cols[name][start:].reshape(n_weeks, 7).sum(axis=1)
+        use = (actual > 0) & (week_base > 0)
+        if use.sum() < MIN_WEEKS:
+            out.append(day_sds[k])
+            cum_prev += day_sds[k] ** 2
+            continue
+        resid = np.log(actual[use]) - np.log(week_base[use]) - log_step
+        cum = float(np.var(resid, ddof=1)) / float(np.mean(herf[use]))
+        inc = max(cum - cum_prev, MIN_DAY_SD**2)
+        dof = float(use.sum() - 1)
+        var = (DAY_ESTIMATE_WEEKS * day_sds[k] ** 2 + dof * inc) / (DAY_ESTIMATE_WEEKS + dof)
+        out.append(math.sqrt(var))
+        cum_prev = max(cum, cum_prev + MIN_DAY_SD**2)
+    ctr, cvr, aov = (_Rate(r.mean, r.sd, sd) for r, sd in zip(rates, out[1:], strict=True))
+    return out[0], ctr, cvr, aov
 
 
 def prior_response(

@@ -43,7 +43,7 @@ HISTORY_DAYS = 730
 #: prior on every stage); fewer, and it is "history+priors" (shrinkage visibly matters)
 HISTORY_MIN_DAYS = 60
 #: bumped when the fitted parameters' meaning changes, so old cache rows are refitted instead of misread
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 #: Client industries (strategist.domain.clients.Industry) -> the industry labels of the benchmark table.
 #: Anything not listed uses the table's all-industry rows; the mapping is reported in the assumptions.
