@@ -8,6 +8,8 @@ marginal return where one exists, which keeps the allocator in the millisecond r
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -125,4 +127,8 @@ class PowerCurve:
             return float("inf")
         if self.exponent >= 1.0:
             return float("inf") if self.coef > marginal else 0.0
-        return float((marginal / (self.coef * self.exponent)) ** (1.0 / (self.exponent - 1.0)))
+        # In logs: with an exponent near 1 the power overflows a float although the answer is just "very large".
+        log_spend = (math.log(marginal) - math.log(self.coef * self.exponent)) / (self.exponent - 1.0)
+        if log_spend > 700.0:
+            return float("inf")
+        return math.exp(log_spend) if log_spend > -700.0 else 0.0

@@ -175,3 +175,16 @@ def test_optimal_outcome_grows_with_budget(cs, t1, t2):
     curves = curves_of(cs)
     lo, hi = sorted((t1, t2))
     assert allocate(curves, hi).total_outcome >= allocate(curves, lo).total_outcome - 1e-9
+
+
+def test_power_curve_near_linear_does_not_overflow():
+    """An elasticity a hair below 1 made (m / (c e)) ** (1 / (e - 1)) overflow a float (seen on real history)."""
+    import math
+
+    from strategist.ml import PowerCurve, allocate
+
+    nearly_linear = PowerCurve(coef=3.0, exponent=0.9995)
+    assert nearly_linear.spend_for_marginal(0.5) == math.inf
+    assert nearly_linear.spend_for_marginal(10.0) == 0.0
+    alloc = allocate({"a": nearly_linear, "b": PowerCurve(coef=2.0, exponent=0.6)}, 300.0)
+    assert abs(sum(alloc.spend.values()) - 300.0) < 1e-6
