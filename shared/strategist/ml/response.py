@@ -9,7 +9,6 @@ marginal return where one exists, which keeps the allocator in the millisecond r
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 

@@ -381,8 +381,10 @@ def generate(
         assumptions["stated"].append(
             "Exploration floor: "
             + ", ".join(sorted(floors))
-            + f" rest on benchmark priors only, so each keeps at least {EXPLORATION_SHARE:.0%} of the daily budget "
-            "(the plan learns its real response; set constraints.platforms.<platform>.min to override)."
+            + f" each keep at least {EXPLORATION_SHARE:.0%} of the daily budget, because the response curves are "
+            "uncertain (benchmark priors) or close to linear (no saturation in conversions is modelled yet), and "
+            "an optimizer on such curves would drop a platform the brief asked for; set "
+            "constraints.platforms.<platform>.min to override."
         )
     basis_all = {m.basis.removesuffix("+similar_campaigns") for m in models.models.values()}
     plan_basis = (
@@ -455,18 +457,16 @@ def _exploration_floors(
     bounds: dict[str, tuple[float, float]],
     locked: dict[str, float],
 ) -> dict[str, float]:
-    """A platform the brief asks for but whose curve is only a benchmark prior gets a floor of 10 % a day.
+    """Every platform the brief asks for keeps a floor of 10 % a day unless the brief sets its own min or a lock.
 
-    Why: with priors alone the allocator equalises marginal returns on *median* curves whose levels are
-    uncertain by a factor of two or more, so a small gap between two benchmark tables sends ~100 % to one platform
-    and a few cents to another the client explicitly chose. The floor buys the evidence that replaces the
-    prior (after the learning phase the next plan is fitted on the client's own data); the brief's own
-    constraints.platforms.<p>.min, or a lock, overrides it."""
+    Why: the allocator equalises marginal returns on *median* curves. With priors alone their levels are uncertain
+    by a factor of two or more, and with history the per-platform funnel curve is close to linear in spend
+    (diminishing returns in conversions are not modelled yet), so a small gap sends ~100 % to one platform and
+    nothing to another the client explicitly chose. The floor keeps the plan learning on every chosen platform;
+    constraints.platforms.<p>.min (e.g. 0) or a lock overrides it."""
     floors: dict[str, float] = {}
     for p in platforms:
         if p in locked or (p in constraints.platforms and constraints.platforms[p].min is not None):
-            continue
-        if models.models[p].basis.startswith("history"):
             continue
         upper = bounds.get(p, (0.0, math.inf))[1]
         floors[p] = min(EXPLORATION_SHARE * per_day, upper)
