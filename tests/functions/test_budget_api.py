@@ -275,3 +275,20 @@ def test_ratio_against_bounds_is_422_naming_the_ratio(api, world):
     assert r.status_code == 422, r.text
     fields = [f["field"] for f in r.json()["error"]["fields"]]
     assert fields and fields[0].startswith("body."), r.text
+
+
+def test_free_items_stay_in_the_trust_region(api, world):
+    """Without bounds every item stays within 0.5x-1.5x of its current rate scaled to the new total: the curves
+    are fitted near today's spend, so the optimizer may not propose moving everything to one platform."""
+    body = {"tenant_id": str(world.tenant_id), "client_id": str(world.clients[0]), "total_budget": 21000.00}
+    o = api.post(URL, json=body, headers=world.analyst.headers).json()["optimization"]
+    current_total = sum(Decimal(c["current"]) for c in o["changes"])
+    scale = Decimal("21000.00") / current_total
+    for c in o["changes"]:
+        scaled = Decimal(c["current"]) * scale
+        assert scaled * Decimal("0.499") <= Decimal(c["proposed"]) <= scaled * Decimal("1.501"), c
+    assert o["assumptions"]["trust_region"]["band"] == [0.5, 1.5]
+    # an explicit bound replaces the band for that item
+    body["bounds"] = {"google_ads": {"min": 0, "max": 21000}}
+    o2 = api.post(URL, json=body, headers=world.analyst.headers).json()["optimization"]
+    assert "google_ads" not in o2["assumptions"]["trust_region"]["items"]

@@ -118,6 +118,51 @@ def _solve_with_ratio_ranges(solve: Any, body: BudgetOptimize) -> tuple[Any, lis
     return alloc, report
 
 
+#: Items without a bound stay within this band around their current spend rate (scaled to a new total).
+TRUST_BAND = (0.5, 1.5)
+
+
+def _trust_region(
+    items: list[str],
+    current: dict[str, float],
+    bounds: dict[str, tuple[float, float]],
+    locked: dict[str, float],
+    cap: float | None,
+) -> dict[str, tuple[float, float]]:
+    """Default bounds of 0.5x-1.5x the current spend rate for items the request leaves free.
+
+    Why: the curves are fitted on spend near today's levels; far from them they extrapolate (and the funnel curve
+    is close to linear in spend), so an unbounded optimizer proposes moving everything to one item. The same band
+    is the default of pymc-marketing's and Robyn's budget optimizers. Only applied when it leaves the total
+    reachable; explicit bounds and locks always win."""
+    free = [k for k in items if k not in bounds and k not in locked and current.get(k, 0.0) > 0]
+    if not free:
+        return {}
+    scale = 1.0
+    if cap is not None:
+        current_free = sum(current[k] for k in free)
+        fixed = sum(locked.values()) + sum(
+            current[k] for k in items if k not in free and k not in locked and k not in bounds
+        )
+        bounded = sum(b[0] for b in bounds.values())
+        room = cap - fixed - bounded
+        if current_free <= 0 or room <= 0:
+            return {}
+        scale = room / current_free
+    lo, hi = TRUST_BAND
+    proposal = {k: (lo * scale * current[k], hi * scale * current[k]) for k in free}
+    if cap is not None:
+        mins = (
+            sum(v[0] for v in proposal.values()) + sum(b[0] for b in bounds.values()) + sum(locked.values())
+        )
+        maxes = (
+            sum(v[1] for v in proposal.values()) + sum(b[1] for b in bounds.values()) + sum(locked.values())
+        )
+        if not (mins <= cap <= maxes):
+            return {}
+    return proposal
+
+
 def _field_for(message: str) -> str:
     m = re.search(r"^ratio (\d+) ", message)
     if m:
@@ -230,6 +275,8 @@ def optimize(
     outcome = {"target_roas": "revenue", "target_cpa": "conversions"}.get(body.mode, body.outcome)
     curves = models.curves(outcome)
     cap = float(body.total_budget) / period if body.total_budget is not None else None
+    trust = _trust_region(items, current, bounds, locked, cap)
+    bounds.update(trust)
 
     def solve(fixed: dict[tuple[str, str], float]) -> Any:
         ratios = fixed or None
@@ -342,6 +389,17 @@ def optimize(
         "ratios": ratio_report,
         "forecast": f"{pm.N_DRAWS} draws, seed {pm.SEED}; both splits use the same draws",
         "fx": models.fx_note,
+        "trust_region": (
+            {
+                "band": list(TRUST_BAND),
+                "items": sorted(trust),
+                "why": "items without a bound stay within this band of their current spend rate (scaled to the "
+                "new total): the curves are fitted near today's spend and extrapolate beyond it; pass bounds to "
+                "override",
+            }
+            if trust
+            else None
+        ),
     }
     result = {
         "mode": body.mode,
