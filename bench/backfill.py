@@ -38,25 +38,56 @@ def _spec(campaigns: int, days: int) -> dict:
     per = campaigns // len(PLATFORMS)
     accounts = []
     for k, platform in enumerate(PLATFORMS):
-        account = {"google_ads": "3330001111", "meta_ads": "333000111122223", "linkedin_ads": "333000111",
-                   "tiktok_ads": "3330001111222233334"}[platform]
-        accounts.append({
-            "platform": platform, "account_id": account, "name": f"bench {platform}", "currency": "USD",
-            "time_zone": "UTC", "history_days": days,
-            "campaigns": [{"id": str(9_000_000 + k * 100_000 + i), "name": f"bench {platform} {i}",
-                           "budget": str(50 + i % 200)} for i in range(per)],
-        })
+        account = {
+            "google_ads": "3330001111",
+            "meta_ads": "333000111122223",
+            "linkedin_ads": "333000111",
+            "tiktok_ads": "3330001111222233334",
+        }[platform]
+        accounts.append(
+            {
+                "platform": platform,
+                "account_id": account,
+                "name": f"bench {platform}",
+                "currency": "USD",
+                "time_zone": "UTC",
+                "history_days": days,
+                "campaigns": [
+                    {
+                        "id": str(9_000_000 + k * 100_000 + i),
+                        "name": f"bench {platform} {i}",
+                        "budget": str(50 + i % 200),
+                    }
+                    for i in range(per)
+                ],
+            }
+        )
     return {"accounts": accounts}
 
 
 CREDS = {
-    "google_ads": {"customer_id": "3330001111", "developer_token": "d", "client_id": "c", "client_secret": "s",
-                   "refresh_token": "1//r"},
+    "google_ads": {
+        "customer_id": "3330001111",
+        "developer_token": "d",
+        "client_id": "c",
+        "client_secret": "s",
+        "refresh_token": "1//r",
+    },
     "meta_ads": {"ad_account_id": "act_333000111122223", "access_token": "EAAb"},
-    "linkedin_ads": {"ad_account_id": "333000111", "access_token": "AQVb", "client_id": "c", "client_secret": "s",
-                     "refresh_token": "AQXr"},
-    "tiktok_ads": {"advertiser_id": "3330001111222233334", "access_token": "act.b", "app_id": "a", "secret": "s",
-                   "refresh_token": "rft.b"},
+    "linkedin_ads": {
+        "ad_account_id": "333000111",
+        "access_token": "AQVb",
+        "client_id": "c",
+        "client_secret": "s",
+        "refresh_token": "AQXr",
+    },
+    "tiktok_ads": {
+        "advertiser_id": "3330001111222233334",
+        "access_token": "act.b",
+        "app_id": "a",
+        "secret": "s",
+        "refresh_token": "rft.b",
+    },
 }
 
 
@@ -67,8 +98,12 @@ def _run_chunks(env: dict, messages: list[dict]) -> tuple[int, float]:
 
     rows = 0
     for m in messages:
-        result = sync_connection(m, uow_factory=lambda: bootstrap.system_unit_of_work("bench"),
-                                 cipher=bootstrap.credential_cipher(), connectors=bootstrap.connect)
+        result = sync_connection(
+            m,
+            uow_factory=lambda: bootstrap.system_unit_of_work("bench"),
+            cipher=bootstrap.credential_cipher(),
+            connectors=bootstrap.connect,
+        )
         assert result.status == "ok", result
         rows += result.rows
     return rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -86,13 +121,15 @@ def main() -> int:
     from infra.local.stack import LocalStack
     from strategist import bootstrap
     from strategist.services import sync_plan
-    from strategist.services.connections import cipher_context
 
     work = Path(tempfile.mkdtemp(prefix="ms-bench-backfill-"))
     (work / "spec.json").write_text(json.dumps(_spec(args.campaigns, args.days)))
     port = _free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "infra.platform_sim", "--port", str(port), "--spec",
-                            str(work / "spec.json")], cwd=ROOT, start_new_session=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "infra.platform_sim", "--port", str(port), "--spec", str(work / "spec.json")],
+        cwd=ROOT,
+        start_new_session=True,
+    )
     stack = LocalStack(local_dir=work / "stack")
     stack.start_database()
     stack.start_aws()
@@ -122,12 +159,21 @@ def main() -> int:
                     cid = uuid.uuid4()
                     ctx = {"tenant_id": str(tid), "connection_id": str(cid)}
                     uow.session.execute(
-                        text("INSERT INTO platform_connections (id, tenant_id, client_id, platform, account_id, name,"
-                             " credentials, currency, time_zone, backfill) VALUES (:i, :t, :c, :p, :a, :n,"
-                             " CAST(:cr AS jsonb), 'USD', 'UTC', CAST(:b AS jsonb))"),
-                        {"i": cid, "t": tid, "c": client, "p": platform, "a": CREDS[platform].get("customer_id", "x"),
-                         "n": platform, "cr": json.dumps(cipher.encrypt(CREDS[platform], context=ctx)),
-                         "b": json.dumps({"chunks_total": 9, "done": []})},
+                        text(
+                            "INSERT INTO platform_connections (id, tenant_id, client_id, platform, account_id, name,"
+                            " credentials, currency, time_zone, backfill) VALUES (:i, :t, :c, :p, :a, :n,"
+                            " CAST(:cr AS jsonb), 'USD', 'UTC', CAST(:b AS jsonb))"
+                        ),
+                        {
+                            "i": cid,
+                            "t": tid,
+                            "c": client,
+                            "p": platform,
+                            "a": CREDS[platform].get("customer_id", "x"),
+                            "n": platform,
+                            "cr": json.dumps(cipher.encrypt(CREDS[platform], context=ctx)),
+                            "b": json.dumps({"chunks_total": 9, "done": []}),
+                        },
                     )
                     for w in sync_plan.backfill_chunks(sync_plan.yesterday_in("UTC"), args.days):
                         messages.append(sync_plan.message(tid, cid, "backfill", w))
@@ -144,9 +190,14 @@ def main() -> int:
             with bootstrap.system_unit_of_work("bench") as uow:
                 uow.set_tenant(tid)
                 stored = uow.session.execute(text("SELECT count(*) FROM campaign_metrics")).scalar()
-            report[mode] = {"wall_s": round(wall, 1), "rows": stored, "rows_upserted": rows,
-                            "rows_per_s": round(stored / wall), "peak_rss_mb_per_process": round(peak),
-                            "chunks": len(messages)}
+            report[mode] = {
+                "wall_s": round(wall, 1),
+                "rows": stored,
+                "rows_upserted": rows,
+                "rows_per_s": round(stored / wall),
+                "peak_rss_mb_per_process": round(peak),
+                "chunks": len(messages),
+            }
         print(json.dumps(report, indent=2))
     finally:
         os.killpg(sim.pid, signal.SIGTERM)

@@ -7,6 +7,8 @@ keeps the saturation parameters interpretable in spend units and lets the alloca
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -60,15 +62,16 @@ def apply_weights(x: NDArray[np.float64], weights: NDArray[np.float64]) -> NDArr
     return out[:, 0] if squeeze else out
 
 
-class _Adstock(TransformerMixin, BaseEstimator):
+class _Adstock(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared sklearn plumbing: stateless per-column transform, rows in time order."""
 
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> _Adstock:
         self.n_features_in_ = np.asarray(X).reshape(len(X), -1).shape[1]
         return self
 
+    @abstractmethod
     def weights(self) -> NDArray[np.float64]:
-        raise NotImplementedError
+        """The lag weights, one per day/week of carry-over; each adstock defines its own shape."""
 
     def transform(self, X: ArrayLike) -> NDArray[np.float64]:
         x = np.asarray(X, dtype=float)

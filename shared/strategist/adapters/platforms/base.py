@@ -159,7 +159,11 @@ class BaseConnector(ABC):
         return False
 
     def _refresh_credentials(self) -> PlatformCredentials:
-        raise NotImplementedError
+        """Only called when _can_refresh() is True; a platform without a refresh flow must be reconnected."""
+        raise ConnectionBrokenError(
+            f"{self.platform.value} credentials expired and this platform has no refresh flow; reconnect",
+            platform=self.platform.value,
+        )
 
     def _after_response(self, response: httpx.Response) -> None:  # noqa: B027 - optional hook
         """Inspect rate-limit headers on every response (Meta pauses here before it gets throttled)."""

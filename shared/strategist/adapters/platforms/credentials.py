@@ -6,6 +6,7 @@ revealed, for re-encryption after a token refresh.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -25,7 +26,7 @@ def _digits(value: str, *, prefix: str = "") -> str:
     return text
 
 
-class _Credentials(BaseModel):
+class _Credentials(BaseModel, ABC):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     access_token: SecretStr | None = None
@@ -40,8 +41,9 @@ class _Credentials(BaseModel):
         return value
 
     @property
+    @abstractmethod
     def account_id(self) -> str:
-        raise NotImplementedError
+        """The platform's account identifier, normalised (each platform's credentials say which field)."""
 
     def with_token(
         self, access_token: str, expires_at: datetime | None, refresh_token: str | None = None
