@@ -16,15 +16,15 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from strategist.adapters.db.models import BudgetOptimization, Campaign, Client
+from strategist.adapters.db.paging import keyset_page
 from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain.auth import Principal, Role
 from strategist.domain.errors import FieldProblem, NotFound, ValidationFailed
 from strategist.domain.money import minor_unit_exponent
 from strategist.http.schemas.budget import BudgetListQuery, BudgetOptimize
-from strategist.http.schemas.common import decode_cursor, encode_cursor
 from strategist.services import response_models as rm
 from strategist.services.strategy import plan_math as pm
 
@@ -558,27 +558,6 @@ def list_optimizations(
     if query.client_id is not None:
         principal.require_client(query.client_id)
         stmt = stmt.where(BudgetOptimization.client_id == query.client_id)
-    if query.cursor:
-        try:
-            after_created, after_id = decode_cursor(query.cursor)
-        except ValueError as exc:
-            raise ValidationFailed.one("query.cursor", str(exc)) from exc
-        stmt = stmt.where(
-            or_(
-                BudgetOptimization.created_at < after_created,
-                and_(BudgetOptimization.created_at == after_created, BudgetOptimization.id < after_id),
-            )
-        )
-    rows = list(
-        uow.session.scalars(
-            stmt.order_by(BudgetOptimization.created_at.desc(), BudgetOptimization.id.desc()).limit(
-                query.limit + 1
-            )
-        )
+    return keyset_page(
+        uow.session, stmt, BudgetOptimization, limit=query.limit, cursor=query.cursor, newest_first=True
     )
-    nxt = (
-        encode_cursor(rows[query.limit - 1].created_at, rows[query.limit - 1].id)
-        if len(rows) > query.limit
-        else None
-    )
-    return rows[: query.limit], nxt

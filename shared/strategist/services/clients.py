@@ -7,14 +7,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from strategist.adapters.db.models import Client
+from strategist.adapters.db.paging import keyset_page
 from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain.auth import Principal, Role
 from strategist.domain.errors import NotFound, ValidationFailed
 from strategist.http.schemas.clients import ClientCreate, ClientListQuery, ClientUpdate
-from strategist.http.schemas.common import decode_cursor, encode_cursor
 
 AUDITED = (
     "name",
@@ -64,24 +64,7 @@ def list_clients(
         stmt = stmt.where(func.lower(Client.name).contains(query.q.lower(), autoescape=True))
     if query.industry:
         stmt = stmt.where(Client.industry == query.industry.value)
-    if query.cursor:
-        try:
-            after_created, after_id = decode_cursor(query.cursor)
-        except ValueError as exc:
-            raise ValidationFailed.one("query.cursor", str(exc)) from exc
-        stmt = stmt.where(
-            or_(
-                Client.created_at > after_created,
-                and_(Client.created_at == after_created, Client.id > after_id),
-            )
-        )
-    rows = list(uow.session.scalars(stmt.order_by(Client.created_at, Client.id).limit(query.limit + 1)))
-    next_cursor = (
-        encode_cursor(rows[query.limit - 1].created_at, rows[query.limit - 1].id)
-        if len(rows) > query.limit
-        else None
-    )
-    return rows[: query.limit], next_cursor
+    return keyset_page(uow.session, stmt, Client, limit=query.limit, cursor=query.cursor, newest_first=False)
 
 
 def create_client(uow: UnitOfWork, principal: Principal, data: ClientCreate) -> Client:

@@ -19,16 +19,16 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from strategist.adapters.db.models import Campaign, Client, ContentStrategy, MarketingStrategy
+from strategist.adapters.db.paging import keyset_page
 from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain.auth import Principal, Role
 from strategist.domain.clients import Kpi
 from strategist.domain.errors import FieldProblem, NotFound, ValidationFailed
 from strategist.domain.money import MoneyError, check_major_precision, minor_unit_exponent
 from strategist.domain.platforms import Platform
-from strategist.http.schemas.common import decode_cursor, encode_cursor
 from strategist.http.schemas.strategy import (
     MAX_DURATION_DAYS,
     OBJECTIVES,
@@ -941,30 +941,9 @@ def list_strategies(
     if query.client_id is not None:
         principal.require_client(query.client_id)
         stmt = stmt.where(MarketingStrategy.client_id == query.client_id)
-    if query.cursor:
-        try:
-            after_created, after_id = decode_cursor(query.cursor)
-        except ValueError as exc:
-            raise ValidationFailed.one("query.cursor", str(exc)) from exc
-        stmt = stmt.where(
-            or_(
-                MarketingStrategy.created_at < after_created,
-                and_(MarketingStrategy.created_at == after_created, MarketingStrategy.id < after_id),
-            )
-        )
-    rows = list(
-        uow.session.scalars(
-            stmt.order_by(MarketingStrategy.created_at.desc(), MarketingStrategy.id.desc()).limit(
-                query.limit + 1
-            )
-        )
+    return keyset_page(
+        uow.session, stmt, MarketingStrategy, limit=query.limit, cursor=query.cursor, newest_first=True
     )
-    nxt = (
-        encode_cursor(rows[query.limit - 1].created_at, rows[query.limit - 1].id)
-        if len(rows) > query.limit
-        else None
-    )
-    return rows[: query.limit], nxt
 
 
 def create_campaigns(uow: UnitOfWork, principal: Principal, strategy_id: uuid.UUID) -> dict[str, Any]:
