@@ -139,9 +139,14 @@ def build_openapi(
                 "description": op.summary,
                 "content": {"application/json": {"schema": _envelope(data, op.envelope_key)}},
             }
-        codes = ["400", "422", "429"]
+        codes = [
+            "400",
+            "401",
+            "422",
+            "429",
+        ]  # sign-in, refresh and invitation routes answer 401 without an authorizer
         if op.auth:
-            codes += ["401", "403", "404"]
+            codes += ["403", "404"]
         if op.path_params:
             codes.append("404")
         if op.method == "POST":
