@@ -351,4 +351,14 @@ def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -
         routes.append(Mount("/assets", StaticFiles(directory=DASHBOARD_DIST / "assets", check_dir=False)))
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", proxy, methods=methods))
-    return Starlette(routes=routes)
+
+    async def not_routed(request: Request, exc: Exception) -> Response:
+        # Paths the catch-all cannot match (a raw newline, say) still answer in the API's envelope, like API Gateway.
+        status = getattr(exc, "status_code", 404)
+        return _error(
+            status,
+            "not_found" if status == 404 else "method_not_allowed",
+            f"no route for {request.url.path!r}",
+        )
+
+    return Starlette(routes=routes, exception_handlers={404: not_routed, 405: not_routed})

@@ -51,3 +51,11 @@ def test_throttle_per_key_with_retry_after(stack, make_tenant):
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         # another key has its own bucket
         assert client.get("/api/v1/tenant", headers=t.viewer_key.headers).status_code == 200
+
+
+def test_unroutable_paths_answer_in_the_envelope(api, make_tenant):
+    """A newline in a path never reaches the catch-all route; found by schemathesis as a text/plain 404."""
+    t = make_tenant()
+    r = api.get("/api/v1/campaigns/%0Aabc", headers=t.owner.headers)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["success"] is False

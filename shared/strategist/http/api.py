@@ -102,11 +102,32 @@ def _validate(model: type[BaseModel], data: Any, prefix: str) -> BaseModel:
         ) from exc
 
 
+def _nul_path(value: Any, path: str) -> str | None:
+    """Where a NUL character hides in parsed JSON: PostgreSQL text cannot hold one, so it is refused up front."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = f"{path}.{key}" if "\x00" in str(key) else _nul_path(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{i}")
+            if found:
+                return found
+    return None
+
+
 def _parse_json_body(model: type[BaseModel], raw: bytes) -> tuple[Any, ValidationFailed | None]:
     """Body problems are returned, not raised: the route's guard decides first whether the caller may even
     learn that the target exists."""
     try:
-        return _validate(model, json.loads(raw), "body"), None
+        data = json.loads(raw)
+        nul = _nul_path(data, "body")
+        if nul is not None:
+            return None, ValidationFailed.one(nul, "must not contain the NUL character (\\u0000)")
+        return _validate(model, data, "body"), None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         reason = (
             f"malformed JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
@@ -286,6 +307,9 @@ class Api:
                 else:
                     parsed_body, invalid_body = _parse_json_body(op.body, raw)
         query_params = dict(request.query_params or {})
+        nul = _nul_path(query_params, "query")
+        if nul is not None:
+            raise ValidationFailed.one(nul, "must not contain the NUL character")
         parsed_query = _validate(op.query, query_params, "query") if op.query is not None else None
         if op.query is None and query_params and op.auth:
             # tenant_id is accepted everywhere for compatibility with the brief; anything else is a mistake.
