@@ -21,6 +21,7 @@ VIEWER_ALLOWED = {
     ("/api/v1/campaigns", "GET"),
     ("/api/v1/analytics/dashboard", "GET"),
     ("/api/v1/strategies", "GET"),
+    ("/api/v1/experiments", "GET"),
 }
 
 

@@ -416,3 +416,35 @@ TENANT_TABLES = (
     "fitted_models",
     "llm_usage",
 )
+
+
+# -- A/B experiments (migration 0005) ------------------------------------------------------------------------
+class Experiment(Base):
+    """An A/B test whose variants are read from synced campaign metrics (a campaign, or one of its breakdowns)."""
+
+    __tablename__ = "experiments"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    hypothesis: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(20))
+    metric: Mapped[str] = mapped_column(String(30))
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    mde: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    alpha: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    power: Mapped[Decimal] = mapped_column(Numeric(8, 6))
+    required_sample_size_per_variant: Mapped[int | None] = mapped_column(BigInteger)
+    expected_duration_days: Mapped[int | None] = mapped_column(Integer)
+    design: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'draft'"))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (*TENANT_TABLES, "experiments")
