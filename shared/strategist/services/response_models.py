@@ -43,7 +43,7 @@ HISTORY_DAYS = 730
 #: prior on every stage); fewer, and it is "history+priors" (shrinkage visibly matters)
 HISTORY_MIN_DAYS = 60
 #: bumped when the fitted parameters' meaning changes, so old cache rows are refitted instead of misread
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 #: Client industries (strategist.domain.clients.Industry) -> the industry labels of the benchmark table.
 #: Anything not listed uses the table's all-industry rows; the mapping is reported in the assumptions.
@@ -396,6 +396,7 @@ def _to_params(r: PlatformResponse) -> dict[str, Any]:
         "cvr": [r.cvr.mean, r.cvr.sd, r.cvr.day_sd],
         "aov": [r.aov.mean, r.aov.sd, r.aov.day_sd],
         "n_days": r.n_days,
+        "conversion_elasticity": [float(x) for x in r.conversion_elasticity],
     }
 
 
@@ -416,6 +417,7 @@ def _from_params(p: dict[str, Any]) -> PlatformResponse:
         cvr=curves._Rate(*p["cvr"]),
         aov=curves._Rate(*p["aov"]),
         n_days=int(p["n_days"]),
+        conversion_elasticity=(float(p["conversion_elasticity"][0]), float(p["conversion_elasticity"][1])),
     )
 
 
@@ -538,6 +540,7 @@ def _store(
             "prior_key": prior_key,
             "basis": basis_for(response.n_days),
             "elasticity": response.elasticity,
+            "conversion_elasticity": response.conversion_elasticity[0],
             "history": history,
         },
         "fitted_at": dt.datetime.now(dt.UTC),
