@@ -583,7 +583,10 @@ def _response_curve(model: Any, currency: str, rate: float, notes: list[str]) ->
         "marginal_kind": kind,
         "marginal": {k: round(v, 6) for k, v in marg.items()},
         "average": None if average is None else round(average, 6),
-        "elasticity": round(model.response.elasticity, 6),
+        "elasticity": round(
+            model.response.conversion_elasticity[0], 6
+        ),  # of conversions (and revenue) in spend
+        "elasticity_of_impressions": round(model.response.elasticity, 6),
         "model_basis": model.basis,
         "model_days": model.n_days,
         "data_through": model.data_through,

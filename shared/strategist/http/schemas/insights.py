@@ -241,7 +241,10 @@ class ResponseCurve(Out):
     average: float | None = Field(
         description="Outcome per unit of spend (ROAS) or spend per conversion at the rate."
     )
-    elasticity: float
+    elasticity: float = Field(
+        description="Spend elasticity of conversions and revenue (below 1: diminishing returns)."
+    )
+    elasticity_of_impressions: float
     model_basis: str
     model_days: int
     data_through: dt.date | None

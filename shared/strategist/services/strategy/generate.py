@@ -631,6 +631,9 @@ def _assumptions(
             "data_through": m.data_through,
             "cached_fit": m.cached,
             "spend_elasticity_of_impressions": round(m.response.elasticity, 4),
+            # conversions and revenue grow as spend ** e: below 1, each extra unit of spend buys less
+            "spend_elasticity_of_conversions": round(m.response.conversion_elasticity[0], 4),
+            "spend_elasticity_of_conversions_sd": round(m.response.conversion_elasticity[1], 4),
             "ctr": round(math.exp(m.response.ctr.mean), 6),
             "cvr": round(math.exp(m.response.cvr.mean), 6),
             "aov": round(math.exp(m.response.aov.mean), 2),
