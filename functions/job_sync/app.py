@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from strategist import bootstrap
-from strategist.services.sync import fan_out
+from strategist.services.sync_schedule import fan_out
 
 log = logging.getLogger("job_sync")
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from strategist.adapters.platforms.base import PlatformConnector
+if TYPE_CHECKING:  # annotations only: a job that never talks to a platform must not import the clients
+    from strategist.adapters.platforms.base import PlatformConnector
 
 
 class CredentialCipher(Protocol):
