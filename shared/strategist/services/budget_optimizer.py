@@ -26,6 +26,7 @@ from strategist.domain.errors import FieldProblem, NotFound, ValidationFailed
 from strategist.domain.money import minor_unit_exponent
 from strategist.http.schemas.budget import BudgetListQuery, BudgetOptimize
 from strategist.services import response_models as rm
+from strategist.services.clients import visible_to
 from strategist.services.strategy import plan_math as pm
 
 CURRENT_WINDOW_DAYS = 30
@@ -553,11 +554,7 @@ def list_optimizations(
     uow: UnitOfWork, principal: Principal, query: BudgetListQuery
 ) -> tuple[list[BudgetOptimization], str | None]:
     stmt = select(BudgetOptimization)
-    if principal.client_ids is not None:
-        stmt = stmt.where(BudgetOptimization.client_id.in_(principal.client_ids or [uuid.UUID(int=0)]))
-    if query.client_id is not None:
-        principal.require_client(query.client_id)
-        stmt = stmt.where(BudgetOptimization.client_id == query.client_id)
+    stmt = visible_to(stmt, BudgetOptimization.client_id, principal, query.client_id)
     return keyset_page(
         uow.session, stmt, BudgetOptimization, limit=query.limit, cursor=query.cursor, newest_first=True
     )

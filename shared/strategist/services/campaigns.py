@@ -43,6 +43,7 @@ from strategist.http.schemas.campaigns import (
     Totals,
 )
 from strategist.http.schemas.common import decode_cursor, encode_cursor
+from strategist.services.clients import visible_to
 
 #: The list's "recent performance" window, in days, ending today in the campaign's zone.
 TOTALS_DAYS = 30
@@ -263,11 +264,7 @@ def list_campaigns(
         .join(Client, Client.id == Campaign.client_id)
         .where(Client.deleted_at.is_(None))
     )
-    if principal.client_ids is not None:
-        stmt = stmt.where(Campaign.client_id.in_(principal.client_ids or [uuid.UUID(int=0)]))
-    if query.client_id is not None:
-        principal.require_client(query.client_id)
-        stmt = stmt.where(Campaign.client_id == query.client_id)
+    stmt = visible_to(stmt, Campaign.client_id, principal, query.client_id)
     if query.platform is not None:
         stmt = stmt.where(Campaign.platform == query.platform.value)
     if query.status is not None:

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from strategist.adapters.db.models import Client
 from strategist.adapters.db.paging import keyset_page
@@ -31,6 +31,19 @@ AUDITED = (
 
 def _snapshot(client: Client) -> dict[str, Any]:
     return jsonable({k: getattr(client, k) for k in AUDITED})
+
+
+def visible_to(
+    stmt: Select[Any], column: Any, principal: Principal, client_id: uuid.UUID | None = None
+) -> Select[Any]:
+    """Narrow a list query to the clients the caller may see (a viewer: its own), and to one client if asked;
+    asking for a client the caller cannot see is a 404, as for a single read."""
+    if principal.client_ids is not None:
+        stmt = stmt.where(column.in_(principal.client_ids or [uuid.UUID(int=0)]))
+    if client_id is not None:
+        principal.require_client(client_id)
+        stmt = stmt.where(column == client_id)
+    return stmt
 
 
 def client_exists(uow: UnitOfWork, client_id: uuid.UUID) -> bool:
@@ -58,8 +71,7 @@ def list_clients(
     uow: UnitOfWork, principal: Principal, query: ClientListQuery
 ) -> tuple[list[Client], str | None]:
     stmt = select(Client).where(Client.deleted_at.is_(None))
-    if principal.client_ids is not None:
-        stmt = stmt.where(Client.id.in_(principal.client_ids or [uuid.UUID(int=0)]))
+    stmt = visible_to(stmt, Client.id, principal)
     if query.q:
         stmt = stmt.where(func.lower(Client.name).contains(query.q.lower(), autoescape=True))
     if query.industry:

@@ -42,6 +42,7 @@ from strategist.http.schemas.experiments import (
     ExperimentStop,
     VariantOut,
 )
+from strategist.services.clients import visible_to
 
 #: Days of daily data needed before the delta method's variance is trusted for planning.
 MIN_DELTA_DAYS = 7
@@ -428,11 +429,7 @@ def list_experiments(
     stmt = (
         select(Experiment).join(Client, Client.id == Experiment.client_id).where(Client.deleted_at.is_(None))
     )
-    if principal.client_ids is not None:
-        stmt = stmt.where(Experiment.client_id.in_(principal.client_ids or [uuid.UUID(int=0)]))
-    if query.client_id is not None:
-        principal.require_client(query.client_id)
-        stmt = stmt.where(Experiment.client_id == query.client_id)
+    stmt = visible_to(stmt, Experiment.client_id, principal, query.client_id)
     if query.status is not None:
         stmt = stmt.where(Experiment.status == query.status.value)
     if query.cursor:

@@ -36,6 +36,7 @@ from strategist.http.schemas.strategy import (
     StrategyListQuery,
 )
 from strategist.services import response_models as rm
+from strategist.services.clients import visible_to
 from strategist.services.strategy import audience as aud
 from strategist.services.strategy import content as cnt
 from strategist.services.strategy import plan_math as pm
@@ -939,11 +940,7 @@ def list_strategies(
     uow: UnitOfWork, principal: Principal, query: StrategyListQuery
 ) -> tuple[list[MarketingStrategy], str | None]:
     stmt = select(MarketingStrategy)
-    if principal.client_ids is not None:
-        stmt = stmt.where(MarketingStrategy.client_id.in_(principal.client_ids or [uuid.UUID(int=0)]))
-    if query.client_id is not None:
-        principal.require_client(query.client_id)
-        stmt = stmt.where(MarketingStrategy.client_id == query.client_id)
+    stmt = visible_to(stmt, MarketingStrategy.client_id, principal, query.client_id)
     return keyset_page(
         uow.session, stmt, MarketingStrategy, limit=query.limit, cursor=query.cursor, newest_first=True
     )
