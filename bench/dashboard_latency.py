@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
+from timing import cpu_model, summary_ms  # noqa: E402 - bench/ sits beside this script
+
 PLATFORMS = (
     ("google_ads", "America/New_York", "google_ads_default"),
     ("meta_ads", "America/New_York", "7d_click_1d_view"),
@@ -39,21 +40,6 @@ PLATFORMS = (
     ("tiktok_ads", "America/New_York", "tiktok_default"),
     ("youtube_ads", "America/New_York", "google_ads_default"),
 )
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def seed(stack: Any, campaigns: int, days: int, today: dt.date) -> dict[str, Any]:
@@ -225,11 +211,7 @@ def measure(
     return {
         "params": params,
         "requests": n,
-        "p50_ms": round(_pct(lat, 0.50), 1),
-        "p95_ms": round(_pct(lat, 0.95), 1),
-        "p99_ms": round(_pct(lat, 0.99), 1),
-        "mean_ms": round(statistics.fmean(lat), 1),
-        "max_ms": round(max(lat), 1),
+        **summary_ms(lat),
         "bytes": len(r.content),
     }
 
@@ -292,16 +274,14 @@ def main() -> int:
         result = {
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "nproc": os.cpu_count(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "python": platform.python_version(),
             "seed": {k: v for k, v in data.items() if k in {"metric_rows", "load_s", "fx_rows", "fx_s"}},
             "runs": runs,
             "anchor": {
                 "path": "/api/v1/tenant",
                 "requests": len(anchor),
-                "p50_ms": round(_pct(anchor, 0.50), 1),
-                "p95_ms": round(_pct(anchor, 0.95), 1),
-                "p99_ms": round(_pct(anchor, 0.99), 1),
+                **{k: v for k, v in summary_ms(anchor).items() if k in {"p50_ms", "p95_ms", "p99_ms"}},
             },
         }
         print(json.dumps(result, indent=2, default=str))

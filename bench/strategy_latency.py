@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
+
+from timing import cpu_model, summary_ms  # noqa: E402 - bench/ sits beside this script
 
 BRIEF = {
     "campaign_name": "Holiday Sale Campaign",
@@ -46,21 +47,6 @@ BRIEF = {
     "campaign_type": "search",
     "kpis": ["conversions", "roas", "revenue"],
 }
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def seed(stack: Any, days: int, today: dt.date) -> dict[str, Any]:
@@ -165,11 +151,7 @@ def measure(client: Any, path: str, body: dict, headers: dict, n: int, anchor: l
     return {
         "path": path,
         "requests": n,
-        "p50_ms": round(_pct(lat, 0.50), 1),
-        "p95_ms": round(_pct(lat, 0.95), 1),
-        "p99_ms": round(_pct(lat, 0.99), 1),
-        "mean_ms": round(statistics.fmean(lat), 1),
-        "max_ms": round(max(lat), 1),
+        **summary_ms(lat),
         "bytes": len(r.content),
     }
 
@@ -239,7 +221,7 @@ def main() -> int:
         result = {
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "nproc": os.cpu_count(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "python": platform.python_version(),
             "metric_rows": data["metric_rows"],
             "first_request_with_fit_ms": round(first_ms, 1),
@@ -248,9 +230,7 @@ def main() -> int:
             "anchor": {
                 "path": "/api/v1/tenant",
                 "requests": len(anchor),
-                "p50_ms": round(_pct(anchor, 0.50), 1),
-                "p95_ms": round(_pct(anchor, 0.95), 1),
-                "p99_ms": round(_pct(anchor, 0.99), 1),
+                **{k: v for k, v in summary_ms(anchor).items() if k in {"p50_ms", "p95_ms", "p99_ms"}},
             },
         }
         print(json.dumps(result, indent=2, default=str))
