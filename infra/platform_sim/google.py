@@ -24,7 +24,7 @@ from infra.platform_sim.state import SimAccount, SimCampaign, SimState, currency
 FAILURE_TYPE = "type.googleapis.com/google.ads.googleads.{version}.errors.GoogleAdsFailure"
 _STATUS = {"active": "ENABLED", "paused": "PAUSED", "removed": "REMOVED"}
 _PATH = re.compile(
-    r"^/(?P<version>v\d+)/customers/(?P<cid>\d+)/(?P<method>googleAds:searchStream|googleAds:search|campaignBudgets:mutate)$"
+    r"^/(?P<version>v\d+)/customers/(?P<cid>\d+)/(?P<method>googleAds:searchStream|googleAds:search|campaignBudgets:mutate|campaigns:mutate)$"
 )
 _GAQL = re.compile(
     r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<resource>\w+)"
@@ -356,6 +356,8 @@ async def handle(request: Request, state: SimState, path: str) -> Response:
     body = await request.json()
     if method == "campaignBudgets:mutate":
         return mutate_budgets(state, account, body, version)
+    if method == "campaigns:mutate":  # issue 6 (optimize slice): status writes
+        return mutate_campaigns(state, account, body, version)
     try:
         query = parse_gaql(body.get("query", ""))
     except GaqlError as exc:
@@ -488,6 +490,48 @@ def mutate_budgets(state: SimState, account: SimAccount, body: dict[str, Any], v
             budget_type,
             source="google_ads campaignBudgets:mutate",
         )
+    return json_response({"results": results})
+
+
+# -- issue 6 (optimize slice): campaigns:mutate with an update of status (ENABLED / PAUSED) ----------------------
+_SETTABLE_STATUS = {"ENABLED": "active", "PAUSED": "paused"}
+
+
+def mutate_campaigns(state: SimState, account: SimAccount, body: dict[str, Any], version: str) -> Response:
+    def invalid(kind: str, code: str, message: str) -> Response:
+        return json_response(
+            error_body(
+                400,
+                "INVALID_ARGUMENT",
+                "Request contains an invalid argument.",
+                version,
+                [{"errorCode": {kind: code}, "message": message}],
+            ),
+            400,
+        )
+
+    prefix = f"customers/{account.account_id}/campaigns/"
+    applied: list[tuple[SimCampaign, str]] = []
+    results = []
+    for op in body.get("operations", []):
+        update = op.get("update") or {}
+        mask = {camel(p.strip()) for p in str(op.get("updateMask", "")).split(",") if p.strip()}
+        resource = str(update.get("resourceName", ""))
+        campaign = (
+            account.campaigns.get(resource.removeprefix(prefix)) if resource.startswith(prefix) else None
+        )
+        if campaign is None:
+            return invalid("mutateError", "RESOURCE_NOT_FOUND", "Resource was not found.")
+        if mask != {"status"} or "status" not in update:
+            return invalid("fieldMaskError", "FIELD_NOT_FOUND", "Only the status field is simulated.")
+        if update["status"] not in _SETTABLE_STATUS or campaign.status == "removed":
+            return invalid("campaignError", "INVALID_STATUS", f"Cannot set status {update['status']}.")
+        applied.append((campaign, _SETTABLE_STATUS[update["status"]]))
+        results.append({"resourceName": resource})
+    if body.get("validateOnly"):
+        return json_response({})
+    for campaign, status in applied:
+        state.set_status(campaign, status)
     return json_response({"results": results})
 
 

@@ -143,6 +143,11 @@ def partial_update(
     state: SimState, campaign: SimCampaign, account: SimAccount, body: dict[str, Any]
 ) -> Response:
     patch = ((body or {}).get("patch") or {}).get("$set") or {}
+    if set(patch) == {"status"}:  # issue 6 (optimize slice): ACTIVE / PAUSED
+        if patch["status"] not in ("ACTIVE", "PAUSED") or campaign.status == "removed":
+            return error(400, f"status {patch['status']} cannot be set", code="INVALID_STATUS")
+        state.set_status(campaign, "active" if patch["status"] == "ACTIVE" else "paused")
+        return Response(status_code=204)
     key = "dailyBudget" if "dailyBudget" in patch else "totalBudget" if "totalBudget" in patch else None
     if key is None:
         return error(400, "Only dailyBudget/totalBudget patches are simulated", code="INVALID_REQUEST")

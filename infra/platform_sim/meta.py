@@ -407,6 +407,12 @@ def update_campaign(
         if "lifetime_budget" in params
         else None
     )
+    if field is None and params.get("status") in ("ACTIVE", "PAUSED"):  # issue 6 (optimize slice)
+        if campaign.status == "removed":
+            return error("(#100) A deleted campaign cannot change status", 100)
+        if "validate_only" not in params.get("execution_options", "[]"):
+            state.set_status(campaign, "active" if params["status"] == "ACTIVE" else "paused")
+        return json_response({"success": True}, 200, headers)
     if field is None:
         return error("(#100) No supported field to update", 100)
     try:

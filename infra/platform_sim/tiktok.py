@@ -97,6 +97,8 @@ async def route(request: Request, state: SimState, rest: str) -> Response:
         return ok({"list": rows})
     if rest == "campaign/update" and request.method == "POST":
         return update(state, await request.json())
+    if rest == "campaign/status/update" and request.method == "POST":  # issue 6 (optimize slice)
+        return update_status(state, await request.json())
     account = state.account("tiktok", params.get("advertiser_id", ""))
     if account is None:
         return envelope(40001, "No permission to operate advertiser.")
@@ -200,6 +202,24 @@ def update(state: SimState, body: dict[str, Any]) -> Response:
             campaign, amount.quantize(quantum), campaign.budget_type, source="tiktok_ads campaign/update"
         )
     return ok({"campaign_id": campaign.id})
+
+
+# -- issue 6 (optimize slice): campaign/status/update/ --------------------------------------------------------------
+def update_status(state: SimState, body: dict[str, Any]) -> Response:
+    account = state.account("tiktok", str(body.get("advertiser_id", "")))
+    if account is None:
+        return envelope(40001, "No permission to operate advertiser.")
+    operation = body.get("operation_status")
+    if operation not in ("ENABLE", "DISABLE"):
+        return envelope(40002, "operation_status: must be one of ENABLE, DISABLE, DELETE.")
+    ids = [str(i) for i in body.get("campaign_ids") or []]
+    campaigns = [account.campaigns.get(i) for i in ids]
+    if not ids or any(c is None or c.status == "removed" for c in campaigns):
+        return envelope(40002, "campaign_ids: campaign does not exist.")
+    for campaign in campaigns:
+        assert campaign is not None
+        state.set_status(campaign, "active" if operation == "ENABLE" else "paused")
+    return ok({"campaign_ids": ids})
 
 
 async def refresh(request: Request, state: SimState) -> Response:

@@ -27,11 +27,20 @@ from strategist.adapters.platforms.credentials import PlatformCredentials
 from strategist.adapters.platforms.errors import (
     ConnectionBrokenError,
     MalformedResponseError,
+    PermanentPlatformError,
     PlatformError,
     TokenExpiredError,
     TransientPlatformError,
 )
-from strategist.domain.metrics import BudgetChange, BudgetType, DailyMetric, PlatformAccount, PlatformCampaign
+from strategist.domain.changes import SETTABLE_STATUSES, StatusChange
+from strategist.domain.metrics import (
+    BudgetChange,
+    BudgetType,
+    CampaignStatus,
+    DailyMetric,
+    PlatformAccount,
+    PlatformCampaign,
+)
 from strategist.domain.platforms import Platform
 
 log = logging.getLogger(__name__)
@@ -83,6 +92,11 @@ class PlatformConnector(Protocol):
     ) -> BudgetChange: ...
 
     def test_connection(self) -> PlatformAccount: ...
+
+    # issue 6 (optimize slice): pause / enable a campaign
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange: ...
 
 
 class BaseConnector(ABC):
@@ -145,6 +159,22 @@ class BaseConnector(ABC):
 
     @abstractmethod
     def test_connection(self) -> PlatformAccount: ...
+
+    # issue 6 (optimize slice): pause / enable; each platform connector overrides this with its real request
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange:
+        raise PermanentPlatformError(
+            f"{self.platform.value} status changes are not supported", platform=self.platform.value
+        )
+
+    def _check_settable(self, status: CampaignStatus) -> None:
+        if status not in SETTABLE_STATUSES:
+            raise PermanentPlatformError(
+                f"status {status} cannot be set by automation (only active or paused)",
+                platform=self.platform.value,
+                code="status_not_settable",
+            )
 
     # -- platform hooks ------------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from strategist.adapters.platforms.errors import (
     TokenExpiredError,
     TransientPlatformError,
 )
+from strategist.domain.changes import StatusChange
 from strategist.domain.metrics import (
     AttributionWindow,
     Budget,
@@ -343,6 +344,49 @@ class GoogleAdsConnector(BaseConnector):
             sent=True,
             request=body,
             response=response,
+        )
+
+    # -- issue 6 (optimize slice): pause / enable --------------------------------------------------------------
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange:
+        """campaigns:mutate with an update of ``status`` (ENABLED / PAUSED) and the ``status`` field mask;
+        ``validateOnly`` checks the request without applying it."""
+        self._check_settable(status)
+        campaign_id = str(int(campaign_id))
+        rows = self.search(
+            f"SELECT {self._CAMPAIGN_FIELDS} FROM campaign WHERE campaign.id = {campaign_id} "
+            f"AND {self.channel_condition}"
+        )
+        if not rows:
+            raise PermanentPlatformError(f"campaign {campaign_id} not found", platform=self.platform.value)
+        current = self._campaign(rows[0])
+        raw = "ENABLED" if status is CampaignStatus.ACTIVE else "PAUSED"
+        body = {
+            "operations": [
+                {
+                    "updateMask": "status",
+                    "update": {
+                        "resourceName": f"customers/{self._credentials.customer_id}/campaigns/{campaign_id}",
+                        "status": raw,
+                    },
+                }
+            ],
+            "partialFailure": False,
+            "validateOnly": validate_only,
+        }
+        response = self._request("POST", self._customer_url("campaigns:mutate"), json_body=body)
+        return StatusChange(
+            platform=self.platform,
+            account_id=self.account_id,
+            campaign_id=campaign_id,
+            before=current.status,
+            before_raw=current.raw_status,
+            after=status,
+            validate_only=validate_only,
+            sent=True,
+            request=body,
+            response=response if isinstance(response, dict) else {},
         )
 
     def test_connection(self) -> PlatformAccount:

@@ -24,6 +24,7 @@ from strategist.adapters.platforms.errors import (
     TokenExpiredError,
     TransientPlatformError,
 )
+from strategist.domain.changes import StatusChange
 from strategist.domain.metrics import (
     AttributionWindow,
     Budget,
@@ -310,6 +311,30 @@ class LinkedInAdsConnector(BaseConnector):
             currency=currency,
             before=before,
             after=amount,
+            validate_only=validate_only,
+            sent=not validate_only,
+            request=body,
+        )
+
+    # -- issue 6 (optimize slice): pause / enable --------------------------------------------------------------
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange:
+        """PARTIAL_UPDATE of the campaign with ``{"patch": {"$set": {"status": ...}}}``. LinkedIn has no
+        validate-only mode: with ``validate_only`` the campaign is read and the patch built, nothing is sent."""
+        self._check_settable(status)
+        url = f"{self._campaigns_url()}/{campaign_id}"
+        current = self._campaign(self._request("GET", url))
+        body = {"patch": {"$set": {"status": "ACTIVE" if status is CampaignStatus.ACTIVE else "PAUSED"}}}
+        if not validate_only:
+            self._request("POST", url, json_body=body, headers={"X-RestLi-Method": "PARTIAL_UPDATE"})
+        return StatusChange(
+            platform=self.platform,
+            account_id=self.account_id,
+            campaign_id=str(campaign_id),
+            before=current.status,
+            before_raw=current.raw_status,
+            after=status,
             validate_only=validate_only,
             sent=not validate_only,
             request=body,

@@ -29,6 +29,7 @@ from strategist.adapters.platforms.errors import (
     TransientPlatformError,
 )
 from strategist.adapters.platforms.meta_usage import pause_for, read_usage
+from strategist.domain.changes import StatusChange
 from strategist.domain.metrics import (
     Budget,
     BudgetChange,
@@ -398,6 +399,37 @@ class MetaAdsConnector(BaseConnector):
             currency=currency,
             before=current.budget.amount,
             after=amount,
+            validate_only=validate_only,
+            sent=True,
+            request=form,
+            response=response,
+        )
+
+    # -- issue 6 (optimize slice): pause / enable --------------------------------------------------------------
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange:
+        """POST /{campaign_id} with status=ACTIVE|PAUSED; execution_options=["validate_only"] checks only."""
+        self._check_settable(status)
+        currency = self.account().currency
+        current = self._campaign(
+            self._request("GET", self._url(campaign_id), params={"fields": self._CAMPAIGN_FIELDS}), currency
+        )
+        form: dict[str, str] = {"status": "ACTIVE" if status is CampaignStatus.ACTIVE else "PAUSED"}
+        if validate_only:
+            form["execution_options"] = json.dumps(["validate_only"])
+        response = self._request("POST", self._url(campaign_id), form=form)
+        if not isinstance(response, dict) or response.get("success") is not True:
+            raise MalformedResponseError(
+                f"unexpected status update response {response!r}", platform=self.platform.value
+            )
+        return StatusChange(
+            platform=self.platform,
+            account_id=self.account_id,
+            campaign_id=str(campaign_id),
+            before=current.status,
+            before_raw=current.raw_status,
+            after=status,
             validate_only=validate_only,
             sent=True,
             request=form,

@@ -23,6 +23,7 @@ from strategist.adapters.platforms.errors import (
     TokenExpiredError,
     TransientPlatformError,
 )
+from strategist.domain.changes import StatusChange
 from strategist.domain.metrics import (
     AttributionWindow,
     Budget,
@@ -294,6 +295,42 @@ class TikTokAdsConnector(BaseConnector):
             sent=not validate_only,
             request=body,
             response=response,
+        )
+
+    # -- issue 6 (optimize slice): pause / enable --------------------------------------------------------------
+    def update_status(
+        self, campaign_id: str, status: CampaignStatus, *, validate_only: bool = False
+    ) -> StatusChange:
+        """campaign/status/update/ with operation_status ENABLE|DISABLE. TikTok has no dry-run: with
+        ``validate_only`` the campaign is looked up and the request built, but nothing is sent."""
+        self._check_settable(status)
+        currency = self.account().currency
+        rows = self._pages(
+            "campaign/get",
+            {"advertiser_id": self.account_id, "filtering": _compact({"campaign_ids": [str(campaign_id)]})},
+        )
+        if not rows:
+            raise PermanentPlatformError(f"campaign {campaign_id} not found", platform=self.platform.value)
+        current = self._campaign(rows[0], currency)
+        body = {
+            "advertiser_id": self.account_id,
+            "campaign_ids": [str(campaign_id)],
+            "operation_status": "ENABLE" if status is CampaignStatus.ACTIVE else "DISABLE",
+        }
+        response: dict[str, Any] = {}
+        if not validate_only:
+            response = self._request("POST", self._url("campaign/status/update"), json_body=body)
+        return StatusChange(
+            platform=self.platform,
+            account_id=self.account_id,
+            campaign_id=str(campaign_id),
+            before=current.status,
+            before_raw=current.raw_status,
+            after=status,
+            validate_only=validate_only,
+            sent=not validate_only,
+            request=body,
+            response=response if isinstance(response, dict) else {},
         )
 
     def test_connection(self) -> PlatformAccount:
