@@ -448,3 +448,124 @@ class Experiment(Base):
 
 
 TENANT_TABLES = (*TENANT_TABLES, "experiments")
+
+
+# -- client communications (migration 0008, issue 7 communications slice) ------------------------------------------
+class CommunicationTemplate(Base):
+    """A tenant's message template: sandboxed Jinja2 subject/text/HTML, rendered inside the branded layout."""
+
+    __tablename__ = "communication_templates"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    name: Mapped[str] = mapped_column(String(120))
+    message_type: Mapped[str | None] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    variables: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    use_layout: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ClientCommunication(Base):
+    """One message to a client (or tenant-level, client_id NULL) over one or more channels."""
+
+    __tablename__ = "client_communications"
+    __table_args__ = (UniqueConstraint("tenant_id", "dedupe_key", name="uq_client_communications_dedupe"),)
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    message_type: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    channels: Mapped[list[str]] = mapped_column(ARRAY(String(10)))
+    template_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("communication_templates.id", ondelete="SET NULL")
+    )
+    content: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'::jsonb"))
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'queued'"))
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    receive_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class CommunicationDelivery(Base):
+    """One (communication, channel, recipient): claimed by its unique idempotency key before anything is sent."""
+
+    __tablename__ = "communication_deliveries"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_communication_deliveries_key"),
+        UniqueConstraint("communication_id", "channel", "recipient", name="uq_communication_deliveries_target"),
+    )
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    communication_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("client_communications.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(2048))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class CommunicationConsent(Base):
+    """A recipient's consent on one channel: opted_out (unsubscribed) suppresses; SMS needs opted_in."""
+
+    __tablename__ = "communication_consents"
+    __table_args__ = (UniqueConstraint("tenant_id", "channel", "recipient", name="uq_communication_consents"),)
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class CommunicationSettings(Base):
+    """Per tenant: the webhook signing secret (KMS envelope), default webhook URLs and SMS numbers."""
+
+    __tablename__ = "communication_settings"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    webhook_secret: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    webhook_urls: Mapped[list[str]] = mapped_column(
+        ARRAY(String(2048)), server_default=text("'{}'::varchar[]")
+    )
+    sms_numbers: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{}'::varchar[]"))
+    secret_rotated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (
+    *TENANT_TABLES,
+    "communication_templates",
+    "client_communications",
+    "communication_deliveries",
+    "communication_consents",
+    "communication_settings",
+)
