@@ -23,6 +23,14 @@ VIEWER_ALLOWED = {
     ("/api/v1/strategies", "GET"),
     ("/api/v1/experiments", "GET"),
 }
+# -- issue 7, assistant slice: a viewer lists its own assistant conversations and competitor analyses, and may ask
+#    the assistant about its own client; the matrix's body is not a valid chat request, so that answers 422 (and
+#    writes nothing) instead of 200.
+VIEWER_ALLOWED |= {
+    ("/api/v1/assistant/conversations", "GET"),
+    ("/api/v1/competitor-analysis", "GET"),
+}
+VIEWER_MAY_POST = {("/api/v1/assistant/chat", "POST")}
 
 
 def _fill(path: str, world) -> str:
@@ -81,7 +89,8 @@ def test_outsiders_are_refused_and_write_nothing(route, api, worlds, stack):
             assert r.status_code == 200
             assert str(victim.clients[1]) not in r.text
         else:
-            assert r.status_code in {403, 404}, (viewer.role, r.status_code, r.text)
+            refused = {403, 404, 422} if (route.path, route.method) in VIEWER_MAY_POST else {403, 404}
+            assert r.status_code in refused, (viewer.role, r.status_code, r.text)
 
     assert _writes(engine, victim.tenant_id) == before
     engine.dispose()

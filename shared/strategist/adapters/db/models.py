@@ -569,3 +569,77 @@ TENANT_TABLES = (
     "communication_consents",
     "communication_settings",
 )
+
+
+# -- issue 7, assistant slice: assistant conversations and competitor analysis (migration 0010) ----------------
+class AssistantConversation(Base):
+    """One caller's conversation with the assistant about one client (owner = "user:<id>" or "api_key:<id>")."""
+
+    __tablename__ = "assistant_conversations"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class AssistantMessage(Base):
+    """A question or an answer; an answer keeps the tool calls, the citations and how its prose was written."""
+
+    __tablename__ = "assistant_messages"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assistant_conversations.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(40))
+    tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    writer: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class CompetitorData(Base):
+    """Competitor evidence as uploaded: an auction-insights export, Ad Library records or manual observations."""
+
+    __tablename__ = "competitor_data"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    row_count: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class CompetitorAnalysis(Base):
+    """A stored analysis: competitors, share-of-voice trends and detected moves, each with its evidence."""
+
+    __tablename__ = "competitor_analysis"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (
+    *TENANT_TABLES,
+    "assistant_conversations",
+    "assistant_messages",
+    "competitor_data",
+    "competitor_analysis",
+)
