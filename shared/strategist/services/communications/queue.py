@@ -120,7 +120,9 @@ def _validate_attachments(attachments: Sequence[dict[str, str]]) -> list[dict[st
         if missing:
             raise ValidationFailed.one(f"attachments[{i}]", f"missing {', '.join(missing)}")
         if any(has_crlf(str(att[k])) or '"' in str(att[k]) for k in ("filename", "content_type")):
-            raise ValidationFailed.one(f"attachments[{i}]", "filename/content_type must not contain CR, LF or \"")
+            raise ValidationFailed.one(
+                f"attachments[{i}]", 'filename/content_type must not contain CR, LF or "'
+            )
         if not re.match(r"^[a-z]+/[a-z0-9.+-]+$", att["content_type"]):
             raise ValidationFailed.one(f"attachments[{i}].content_type", "not a MIME type")
         out.append({k: str(att[k]) for k in ("filename", "content_type", "s3_key")})
@@ -138,7 +140,9 @@ def default_recipients(uow: UnitOfWork, client_id: uuid.UUID | None, channel: st
             if emails:
                 return list(emails)
         rows = uow.session.scalars(
-            select(User.email).where(User.is_active.is_(True), User.role.in_(("owner", "admin"))).order_by(User.email)
+            select(User.email)
+            .where(User.is_active.is_(True), User.role.in_(("owner", "admin")))
+            .order_by(User.email)
         )
         return list(rows)
     settings = uow.session.get(CommunicationSettings, uow.tenant_id)
@@ -206,11 +210,11 @@ def queue_communication(
     scheduled_at: dt.datetime | None = None,
     template_id: uuid.UUID | None = None,
     content: dict[str, Any] | None = None,
-    hold: bool = False,
+    send_immediately: bool = True,
 ) -> uuid.UUID:
     """Write the communication and one delivery per (channel, recipient) in the caller's transaction; enqueue
     after commit. The same tenant + dedupe_key returns the existing communication's id and writes nothing.
-    `hold=True` stores it as scheduled without a time (sent only when scheduled later)."""
+    `send_immediately=False` leaves it to job_communications (at scheduled_at, else its next run, within 5 min)."""
     assert uow.tenant_id is not None, "queue_communication needs the caller's tenant"
     if not dedupe_key or len(dedupe_key) > 255:
         raise ValidationFailed.one("dedupe_key", "1-255 characters")
@@ -237,7 +241,9 @@ def queue_communication(
     pairs = resolve_recipients(uow, client_id, channel_list, recipients)
 
     delay = 0 if scheduled_at is None else max(0, int((scheduled_at - now).total_seconds()))
-    status = "scheduled" if hold or delay > MAX_DELAY_S else "queued"
+    status = "scheduled" if not send_immediately or delay > MAX_DELAY_S else "queued"
+    if status == "scheduled" and scheduled_at is None:
+        scheduled_at = now
     comm_id = uow.session.scalar(
         insert(ClientCommunication)
         .values(
