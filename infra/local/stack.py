@@ -41,6 +41,7 @@ class LocalStack:
     resources: LocalResources | None = None
     scheduler: Any = None
     poller: Any = None
+    event_delivery: Any = None  # issue 6, alerts slice: infra.local.eventbridge
     _threads: list[threading.Thread] = field(default_factory=list)
     extra_health: dict[str, Any] = field(default_factory=dict)
 
@@ -195,6 +196,14 @@ class LocalStack:
                 )
             self.poller = Poller(sqs, bindings, concurrency=int(os.environ.get("POLLER_CONCURRENCY", "4")))
             self.poller.start()
+            # issue 6, alerts slice: the template's EventBridgeRule events delivered to their functions
+            from infra.local.eventbridge import start_delivery
+
+            self.event_delivery = start_delivery(
+                self.template,
+                self.resources,
+                lambda function, event: lambda_runtime.invoke(functions[function], event),
+            )
 
     def local_health(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -206,6 +215,8 @@ class LocalStack:
             checks["scheduler"] = self.scheduler.status()
         if self.poller is not None:
             checks["sqs_poller"] = self.poller.status()
+        if self.event_delivery is not None:
+            checks["eventbridge_rules"] = self.event_delivery.status()
         checks.update({name: fn() for name, fn in self.extra_health.items()})
         return checks
 
@@ -261,6 +272,8 @@ class LocalStack:
             self.scheduler.stop()
         if self.poller is not None:
             self.poller.stop()
+        if self.event_delivery is not None:
+            self.event_delivery.stop()
         if self.sim_server is not None:
             self.sim_server.should_exit = True
         with contextlib.suppress(Exception):
