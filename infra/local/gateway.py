@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import mimetypes
 import os
 import re
 import threading
@@ -319,6 +320,52 @@ INDEX_HTML = """<!doctype html>
 <p>Demo credentials are in <code>.local/demo.json</code>.</p></body></html>"""
 
 
+# -- the dashboard (issue 8: static site) ------------------------------------------------------------------------
+# dashboard/dist as CloudFront serves it from the bucket: hashed /assets/* cached for a year, index.html never
+# cached (a new build shows on the next load), the few root files (manifest, service worker, icons) by name, and
+# index.html for the single-page app's own paths (a browser navigation: GET asking for HTML, outside the API).
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".js")
+SPA_EXCLUDED_PREFIXES = ("/api/", "/health", "/docs", "/openapi.json", "/assets/")
+NO_CACHE = {"Cache-Control": "no-cache, must-revalidate"}
+
+
+class DashboardAssets(StaticFiles):
+    """Hashed build assets: immutable, so browsers keep them for a year."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def dashboard_index() -> Response:
+    index_file = DASHBOARD_DIST / "index.html"
+    if not index_file.exists():
+        return HTMLResponse(INDEX_HTML, headers=NO_CACHE)
+    return FileResponse(index_file, media_type="text/html; charset=utf-8", headers=NO_CACHE)
+
+
+def dashboard_file(request: Request) -> Response | None:
+    """The built dashboard's response for this request, or None when the API gateway should answer it."""
+    if request.method not in ("GET", "HEAD") or not DASHBOARD_DIST.is_dir():
+        return None
+    path = request.url.path
+    if path.startswith(SPA_EXCLUDED_PREFIXES):
+        return None
+    name = path.lstrip("/")
+    if name and "/" not in name and not name.startswith("."):
+        candidate = DASHBOARD_DIST / name
+        if candidate.is_file() and name != "index.html":
+            media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            # sw.js and the manifest must update with each build, so they are revalidated like index.html.
+            return FileResponse(candidate, media_type=media_type, headers=NO_CACHE)
+    if "text/html" in request.headers.get("accept", ""):
+        return dashboard_index()
+    return None
+
+
 def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -> Starlette:
     async def openapi(_: Request) -> JSONResponse:
         spec = await anyio.to_thread.run_sync(gateway.openapi, server_url)
@@ -328,10 +375,12 @@ def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -
         return HTMLResponse(DOCS_HTML)
 
     async def index(_: Request) -> Response:
-        index_file = DASHBOARD_DIST / "index.html"
-        return FileResponse(index_file) if index_file.exists() else HTMLResponse(INDEX_HTML)
+        return dashboard_index()
 
     async def proxy(request: Request) -> Response:
+        static = dashboard_file(request)
+        if static is not None:
+            return static
         return await gateway.handle(request)
 
     routes: list[Any] = [
@@ -347,8 +396,7 @@ def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -
         )
     except ImportError:  # docs page then loads without assets; the JSON document still works
         log.warning("swagger-ui-py is not installed; /docs has no assets")
-    if DASHBOARD_DIST.exists():
-        routes.append(Mount("/assets", StaticFiles(directory=DASHBOARD_DIST / "assets", check_dir=False)))
+    routes.append(Mount("/assets", DashboardAssets(directory=DASHBOARD_DIST / "assets", check_dir=False)))
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", proxy, methods=methods))
 

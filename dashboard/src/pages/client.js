@@ -1,0 +1,335 @@
+import Alpine from "alpinejs";
+import { api, items } from "../api.js";
+import * as charts from "../charts.js";
+import { color, platform, money, num, pct, ratio } from "../format.js";
+import { live } from "../live.js";
+import { errorText, goalCheck, pool, rendered } from "./util.js";
+
+// The client view (also the client portal, read-only, for a client viewer): KPI tiles with their comparison,
+// trends per platform, platform mix, top campaigns, pacing, campaign insights (drivers, anomalies, forecast),
+// connections and experiments.
+
+const KPIS = [
+  { key: "spend", label: "Spend", kind: "money", formula: "sum of spend over the period (campaign-total rows)" },
+  { key: "revenue", label: "Revenue", kind: "money", formula: "sum of attributed conversion value" },
+  { key: "conversions", label: "Conversions", kind: "num", formula: "sum of conversions (each platform's window)" },
+  { key: "roas", label: "ROAS", kind: "ratio", formula: "revenue / spend", parts: ["revenue", "spend"] },
+  { key: "cpa", label: "CPA", kind: "money", formula: "spend / conversions", parts: ["spend", "conversions"], lower: true },
+  { key: "ctr", label: "CTR", kind: "pct", formula: "clicks / impressions × 100", parts: ["clicks", "impressions"] },
+  { key: "cpc", label: "CPC", kind: "money", formula: "spend / clicks", parts: ["spend", "clicks"], lower: true },
+  { key: "cpm", label: "CPM", kind: "money", formula: "spend / impressions × 1000", parts: ["spend", "impressions"], lower: true },
+];
+
+const TREND_METRICS = [
+  { key: "spend", label: "Spend" },
+  { key: "revenue", label: "Revenue" },
+  { key: "conversions", label: "Conversions" },
+  { key: "clicks", label: "Clicks" },
+  { key: "impressions", label: "Impressions" },
+];
+
+export function clientPage() {
+  return {
+    loading: true,
+    error: "",
+    denied: false,
+    clientId: null,
+    client: null,
+    range: "30d",
+    compare: "previous_period",
+    dash: null,
+    trendMetric: "spend",
+    trendTable: [],
+    mixTable: [],
+    connections: [],
+    connError: "",
+    connBusy: {},
+    connForm: { open: false, platform: "google_ads", name: "", credentials: "", error: "", busy: false },
+    reconnect: { id: null, credentials: "", error: "", busy: false },
+    experiments: [],
+    expError: "",
+    campaigns: [],
+    insightId: "",
+    insight: null,
+    insightLoading: false,
+    insightError: "",
+    portalChoices: [],
+    KPIS,
+    TREND_METRICS,
+    _unsubscribe: null,
+
+    async init() {
+      const app = Alpine.store("app");
+      if (app.route.name === "portal") {
+        const own = app.me?.client_ids ?? app.clients.map((c) => c.id);
+        this.portalChoices = app.clients.filter((c) => own.includes(c.id));
+        this.clientId = app.route.query.client || this.portalChoices[0]?.id || null;
+        if (!this.clientId) {
+          this.loading = false;
+          this.error = "No client is shared with your account yet.";
+          return;
+        }
+      } else {
+        this.clientId = app.route.params.id;
+      }
+      if (!app.canSeeClient(this.clientId)) {
+        this.denied = true;
+        this.loading = false;
+        return;
+      }
+      this._unsubscribe = live.on("*", (e) => {
+        if (e.client_id === this.clientId) this.load();
+      });
+      await this.load();
+    },
+
+    destroy() {
+      this._unsubscribe?.();
+    },
+
+    get readOnly() {
+      return !Alpine.store("app").can("analyst");
+    },
+
+    async load() {
+      this.loading = true;
+      this.error = "";
+      try {
+        const [client, dash] = await Promise.all([
+          api.get(`/api/v1/clients/${this.clientId}`),
+          api.get("/api/v1/analytics/dashboard", { client_id: this.clientId, date_range: this.range, compare: this.compare }),
+        ]);
+        this.client = client;
+        this.dash = dash;
+        this.loading = false;
+        await rendered(this);
+        this.drawTrend();
+        this.drawMix();
+        const top = dash.top_campaigns[0];
+        if (top && !this.insightId) this.insightId = top.id;
+        this.loadConnections();
+        this.loadExperiments();
+        if (this.insightId) this.loadInsight();
+      } catch (exc) {
+        if (exc.status === 403 || exc.status === 404) this.denied = true;
+        this.error = errorText(exc);
+        this.loading = false;
+      }
+    },
+
+    // -- KPI tiles -----------------------------------------------------------------------------------------
+    tile(k) {
+      const m = this.dash.overview[k.key];
+      const cur = this.dash.currency;
+      const show = (v) =>
+        k.kind === "money" ? money(v, cur) : k.kind === "ratio" ? ratio(v) : k.kind === "pct" ? pct(v, 2) : num(v, 0);
+      const change = m.change_pct === null || m.change_pct === undefined ? null : Number(m.change_pct);
+      const good = change === null ? null : k.lower ? change < 0 : change > 0;
+      const parts = (k.parts || []).map((p) => {
+        const pm = this.dash.overview[p];
+        const kind = p === "spend" || p === "revenue" ? money(pm.value, cur) : num(pm.value, 0);
+        return `${p} = ${kind}`;
+      });
+      const goal = goalCheck(this.client, k.key, m.value);
+      return {
+        ...k,
+        value: show(m.value),
+        previous: show(m.previous),
+        change,
+        changeText: change === null ? "no comparison" : pct(change, 1, true),
+        good,
+        explain: [
+          `${k.label} = ${k.formula}` + (parts.length ? ` (${parts.join(", ")})` : ""),
+          `Previous: ${show(m.previous)} over ${this.dash.comparison_period ? this.dash.comparison_period.start + " – " + this.dash.comparison_period.end : "—"}; change % = (value − previous) / previous × 100.`,
+          m.note || "",
+        ].filter(Boolean),
+        goal: goal
+          ? { ...goal, text: `goal ${goal.direction === "min" ? "≤" : "≥"} ${k.kind === "ratio" ? ratio(goal.target) : show(goal.target)}` }
+          : null,
+      };
+    },
+
+    // -- trends and mix ------------------------------------------------------------------------------------
+    drawTrend() {
+      const t = this.dash?.performance_trends;
+      if (!t) return;
+      const dates = t.totals.map((p) => p.date);
+      const series = t.series.map((s, i) => {
+        const byDate = Object.fromEntries(s.points.map((p) => [p.date, Number(p[this.trendMetric])]));
+        return { label: platform(s.platform), color: color(s.platform, i), values: dates.map((d) => byDate[d] ?? null) };
+      });
+      this.trendTable = dates.map((d, i) => ({ date: d, values: series.map((s) => s.values[i]) }));
+      this.trendSeries = series.map((s) => s.label);
+      const money_ = ["spend", "revenue"].includes(this.trendMetric);
+      charts.lines("chart-trend", dates, series, { yTitle: money_ ? this.dash.currency : this.trendMetric });
+    },
+    trendSeries: [],
+
+    drawMix() {
+      const rows = this.dash?.platform_breakdown || [];
+      this.mixTable = rows;
+      if (!rows.length) return;
+      charts.doughnut(
+        "chart-mix",
+        rows.map((r) => platform(r.platform)),
+        rows.map((r) => Number(r.spend)),
+        rows.map((r, i) => color(r.platform, i)),
+      );
+    },
+
+    get pacing() {
+      return this.dash?.pacing?.clients?.find((p) => p.client_id === this.clientId) || null;
+    },
+
+    pacingWidth(p) {
+      if (!p || !Number(p.monthly_budget)) return 0;
+      return Math.min(100, (Number(p.month_to_date_spend) / Number(p.monthly_budget)) * 100);
+    },
+    expectedWidth(p) {
+      if (!p || !Number(p.monthly_budget)) return 0;
+      return Math.min(100, (Number(p.expected_to_date) / Number(p.monthly_budget)) * 100);
+    },
+
+    // -- insights ------------------------------------------------------------------------------------------
+    async loadInsight() {
+      if (!this.insightId) return;
+      this.insightLoading = true;
+      this.insightError = "";
+      try {
+        this.insight = await api.get(`/api/v1/campaigns/${this.insightId}/insights`, { date_range: "30d" });
+        this.insightLoading = false;
+        await rendered(this);
+        this.drawDrivers();
+      } catch (exc) {
+        this.insight = null;
+        this.insightError = errorText(exc);
+      } finally {
+        this.insightLoading = false;
+      }
+    },
+
+    drawDrivers() {
+      const kpis = (this.insight?.drivers?.kpis || []).filter((k) => k.components.length);
+      if (!kpis.length) return;
+      const names = [...new Set(kpis.flatMap((k) => k.components.map((c) => c.name)))];
+      const palette = ["#2563eb", "#f97316", "#16a34a", "#a855f7", "#64748b", "#0891b2"];
+      charts.bars(
+        "chart-drivers",
+        kpis.map((k) => k.kpi.toUpperCase()),
+        names.map((n, i) => ({
+          label: n.toUpperCase(),
+          color: palette[i % palette.length],
+          values: kpis.map((k) => k.components.find((c) => c.name === n)?.pct_points ?? 0),
+        })),
+        { horizontal: true, xTitle: "percentage points of the KPI's change" },
+      );
+    },
+
+    // -- connections ---------------------------------------------------------------------------------------
+    async loadConnections() {
+      this.connError = "";
+      try {
+        this.connections = items(await api.get(`/api/v1/clients/${this.clientId}/connections`));
+      } catch (exc) {
+        this.connError = errorText(exc);
+      }
+    },
+
+    async connAction(conn, action) {
+      this.connBusy = { ...this.connBusy, [conn.id]: action };
+      try {
+        const base = `/api/v1/clients/${this.clientId}/connections/${conn.id}`;
+        if (action === "test") {
+          const r = await api.post(`${base}/test`);
+          Alpine.store("app").notify(
+            r.ok ? `${conn.name}: the platform answered (account ${r.account_id || conn.account_id}).` : `${conn.name}: ${r.error}`,
+            r.ok ? "success" : "error",
+          );
+        } else if (action === "sync") {
+          const r = await api.post(`${base}/sync`);
+          Alpine.store("app").notify(`Sync queued for ${r.window_start} – ${r.window_end}.`, "success");
+        }
+        await this.loadConnections();
+      } catch (exc) {
+        Alpine.store("app").notify(errorText(exc), "error");
+      } finally {
+        this.connBusy = { ...this.connBusy, [conn.id]: null };
+      }
+    },
+
+    parseCredentials(text) {
+      try {
+        const v = JSON.parse(text);
+        if (v && typeof v === "object" && !Array.isArray(v)) return v;
+      } catch {
+        // fall through
+      }
+      throw new Error('Credentials must be a JSON object, e.g. {"ad_account_id": "…", "access_token": "…"}.');
+    },
+
+    async connect() {
+      const f = this.connForm;
+      f.error = "";
+      f.busy = true;
+      try {
+        const body = { platform: f.platform, credentials: this.parseCredentials(f.credentials) };
+        if (f.name.trim()) body.name = f.name.trim();
+        await api.post(`/api/v1/clients/${this.clientId}/connections`, body);
+        Object.assign(f, { open: false, name: "", credentials: "" });
+        Alpine.store("app").notify("Connected; the first sync is queued.", "success");
+        await this.loadConnections();
+      } catch (exc) {
+        f.error = exc.detail || exc.message;
+      } finally {
+        f.busy = false;
+      }
+    },
+
+    async submitReconnect(conn) {
+      const r = this.reconnect;
+      r.error = "";
+      r.busy = true;
+      try {
+        await api.post(`/api/v1/clients/${this.clientId}/connections/${conn.id}/reconnect`, {
+          credentials: this.parseCredentials(r.credentials),
+        });
+        Object.assign(r, { id: null, credentials: "" });
+        Alpine.store("app").notify(`${conn.name} reconnected.`, "success");
+        await this.loadConnections();
+      } catch (exc) {
+        r.error = exc.detail || exc.message;
+      } finally {
+        r.busy = false;
+      }
+    },
+
+    // -- experiments ---------------------------------------------------------------------------------------
+    async loadExperiments() {
+      this.expError = "";
+      try {
+        const list = items(await api.get("/api/v1/experiments", { client_id: this.clientId, limit: 20 }));
+        const detailed = await pool(list, 3, (e) => api.get(`/api/v1/experiments/${e.id}`));
+        this.experiments = list.map((e, i) => (detailed[i].ok ? detailed[i].value : e));
+      } catch (exc) {
+        this.expError = errorText(exc);
+      }
+    },
+
+    interval(c) {
+      const cs = c.confidence_sequence_relative?.[0] !== null && c.confidence_sequence_relative
+        ? c.confidence_sequence_relative.map((x) => pct(x * 100, 1, true))
+        : c.confidence_sequence?.map((x) => num(x, 4));
+      return cs ? `${cs[0]} … ${cs[1]}` : "—";
+    },
+
+    intervalBar(c) {
+      const rel = c.confidence_sequence_relative;
+      if (!rel || rel[0] === null) return null;
+      const lo = Math.max(-100, rel[0] * 100);
+      const hi = Math.min(100, rel[1] * 100);
+      const mid = (c.relative_difference ?? 0) * 100;
+      const x = (v) => 50 + Math.max(-100, Math.min(100, v)) / 2;
+      return { left: x(lo), width: Math.max(0.8, x(hi) - x(lo)), mid: x(mid) };
+    },
+  };
+}
