@@ -96,6 +96,17 @@ CREATE INDEX ix_optimization_recommendations_tenant_id ON optimization_recommend
 CREATE INDEX ix_optimization_recommendations_optimization ON optimization_recommendations (optimization_id);
 CREATE INDEX ix_optimization_recommendations_client ON optimization_recommendations (tenant_id, client_id, created_at);
 CREATE INDEX ix_optimization_recommendations_campaign ON optimization_recommendations (campaign_id, applied_at);
+
+-- The daily optimize job visits every tenant that has an active campaign of a live client; this tells it which.
+CREATE FUNCTION system_optimizable_tenants()
+RETURNS TABLE (tenant_id uuid, campaigns bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT c.tenant_id, count(*)
+  FROM campaigns c JOIN clients k ON k.id = c.client_id
+  WHERE c.status = 'active' AND k.deleted_at IS NULL
+  GROUP BY c.tenant_id
+  ORDER BY c.tenant_id
+$$;
 """
 
 
@@ -108,8 +119,10 @@ def upgrade() -> None:
             f"WITH CHECK (tenant_id = {CURRENT_TENANT});"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO strategist_app")
+    op.execute("GRANT EXECUTE ON FUNCTION system_optimizable_tenants() TO strategist_app")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION IF EXISTS system_optimizable_tenants()")
     for table in ("optimization_recommendations", "automation_rules", "campaign_optimizations"):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

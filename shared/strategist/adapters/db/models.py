@@ -704,3 +704,95 @@ class Alert(Base):
 
 
 TENANT_TABLES = (*TENANT_TABLES, "alert_rules", "alerts")
+
+
+# -- issue 6, optimize slice: optimizations, recommendations, automation rules (migration 0006) -----------------
+class CampaignOptimization(Base):
+    """One optimize run for a campaign (the brief's campaign_optimizations), or a budget optimization turned into
+    recommendations; its recommendations are rows of optimization_recommendations."""
+
+    __tablename__ = "campaign_optimizations"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    optimization_type: Mapped[str] = mapped_column(String(20))
+    implementation_priority: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(30), server_default=text("'api'"))
+    source_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    window_start: Mapped[dt.date | None] = mapped_column(Date)
+    window_end: Mapped[dt.date | None] = mapped_column(Date)
+    summary: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AutomationRule(Base):
+    __tablename__ = "automation_rules"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    name: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(UUID(as_uuid=True)), server_default=text("'{}'::uuid[]")
+    )
+    platform: Mapped[str | None] = mapped_column(String(20))
+    metric: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[Decimal] = mapped_column(Numeric(18, 6))
+    window_days: Mapped[int] = mapped_column(Integer)
+    min_conversions: Mapped[Decimal] = mapped_column(Numeric(18, 6), server_default=text("0"))
+    min_spend: Mapped[Decimal] = mapped_column(Numeric(18, 6), server_default=text("0"))
+    action: Mapped[str] = mapped_column(String(20))
+    action_value: Mapped[Decimal | None] = mapped_column(Numeric(18, 6))
+    schedule: Mapped[str] = mapped_column(String(10), server_default=text("'daily'"))
+    mode: Mapped[str] = mapped_column(String(10), server_default=text("'dry_run'"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    last_evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class OptimizationRecommendation(Base):
+    """One recommendation: evidence, expected impact, the exact platform changes, and its apply/approve/undo
+    trail (who asked, who approved, what the platform held before and after)."""
+
+    __tablename__ = "optimization_recommendations"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    optimization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("campaign_optimizations.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    rule_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("automation_rules.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(Text)
+    rationale: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(10))
+    confidence: Mapped[Decimal] = mapped_column(Numeric(6, 4))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    expected_impact: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'proposed'"))
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+    requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    applied_by: Mapped[str | None] = mapped_column(String(100))
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(100))
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (
+    *TENANT_TABLES,
+    "campaign_optimizations",
+    "automation_rules",
+    "optimization_recommendations",
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -42,6 +42,25 @@ class TenantSettings(Strict):
     )
     default_currency: str | None = Field(None, min_length=3, max_length=3)
     default_timezone: str | None = Field(None, max_length=64)
+    # -- issue 6, optimize slice: guardrails of applied changes -----------------------------------------------
+    approval_threshold_pct: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        description="Budget raises above this percentage of the current budget need an owner/admin approval "
+        "(default 20).",
+    )
+    max_change_pct: float | None = Field(
+        None, gt=0, le=100, description="Largest budget change one recommendation or rule may make (default 30 %)."
+    )
+    cooldown_hours: int | None = Field(
+        None, ge=0, le=24 * 30, description="No second change to a campaign within this many hours (default 72)."
+    )
+    auto_apply: list[Literal["budget_shift", "scale_budget", "pacing_fix", "pause"]] | None = Field(
+        None,
+        description="Recommendation kinds the daily optimize job applies by itself, through the same guards "
+        "(cap, cooldown, approval → pending approval). Default none: everything waits for a person.",
+    )
 
 
 class Branding(Strict):
