@@ -42,3 +42,32 @@ package: install
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+# -- issue 8, dashboard slice ------------------------------------------------------------------------------------
+.PHONY: dashboard chromium test-browser screenshots deploy-dashboard
+
+## Build dashboard/dist when it is missing or older than its sources (npm ci from the lock file + vite build).
+dashboard: install
+	$(PY) -m infra.local.dashboard_build
+
+## Debian's Chromium for the browser tests, installed with apt-get when missing (CI runs as root).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "chromium is missing: install Debian's chromium package (apt-get install chromium)"; exit 1; fi; }
+
+## `make test` also needs the browser and the built dashboard (tests/browser).
+test: chromium dashboard
+
+## Only the browser tests (Playwright driving /usr/bin/chromium against the local stack).
+test-browser: install chromium dashboard
+	$(PY) -m pytest -q -m browser tests/browser
+
+## Regenerate dashboard/screenshots/*.png from a fresh local stack with demo data.
+screenshots: install chromium dashboard
+	$(PY) dashboard/screenshots.py
+
+## Upload dashboard/dist to the stack's DashboardBucket and invalidate CloudFront (needs AWS credentials).
+deploy-dashboard: install
+	$(PY) dashboard/deploy.py --stack $(STACK)

@@ -3,6 +3,9 @@
 // the access token only in memory.
 
 const REFRESH_KEY = "ms.refresh";
+// Same origin by default (the local gateway; CloudFront with an /api/* behaviour); a build for a separate API
+// domain sets VITE_API_BASE (dashboard/deploy.py does, from the stack's ApiUrl).
+const API_BASE = (import.meta.env.VITE_API_BASE || "").replace(/\/$/, "");
 const listeners = new Set();
 
 export class ApiError extends Error {
@@ -64,7 +67,7 @@ async function raw(method, path, body) {
   if (session.accessToken) headers.Authorization = `Bearer ${session.accessToken}`;
   let response;
   try {
-    response = await fetch(path, {
+    response = await fetch(API_BASE + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from infra.local.dashboard_build import ensure_built
 from infra.local.gateway import create_app
 from infra.local.stack import LocalStack
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("botocore", "urllib3", "werkzeug", "alembic.runtime.migration", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    ensure_built()  # the dashboard at /, rebuilt when its sources are newer than dashboard/dist
     public = f"http://127.0.0.1:{args.port}"
     stack = LocalStack(
         local_dir=args.local_dir.resolve(), speedup=args.speedup, public_url=public, demo_platforms=True
