@@ -32,6 +32,9 @@ VIEWER_ALLOWED |= {
 }
 VIEWER_MAY_POST = {("/api/v1/assistant/chat", "POST")}
 
+# -- issue 7, reports slice: a viewer lists and reads its own client's reports and report schedules (read only)
+VIEWER_ALLOWED |= {("/api/v1/reports", "GET"), ("/api/v1/report-schedules", "GET")}
+
 
 def _fill(path: str, world) -> str:
     """Path parameters point at the victim tenant's real objects, so a leak would be visible."""
