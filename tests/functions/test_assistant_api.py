@@ -272,3 +272,76 @@ def test_provider_invented_figure_falls_back(world, stack):
     assert [c["path"] for c in good["answer"]["citations"]] == ["previous", "value"]
     assert bad["answer"]["writer"]["mode"] == "offline" and bad["answer"]["writer"]["fell_back"]
     assert "19.99" in bad["answer"]["writer"]["reason"]
+
+
+def _sdk_chat(provider: str, final_text):
+    """A real SDK client over a mock transport: round 1 asks for kpi_drivers (recorded tool-use shape), round 2
+    answers with ``final_text(result)`` built from the tool result the service sent back."""
+    import json as _json
+
+    import httpx2
+
+    from strategist.adapters.llm import LlmSettings
+    from strategist.adapters.llm.tool_calling import get_tool_chat
+    from tests.unit.llm.conftest import Recorder, anthropic_message, openai_completion
+    from tests.unit.llm.test_tool_calling import anthropic_tool_use, openai_tool_call
+
+    def respond(request):
+        body = _json.loads(request.content)
+        msgs = body["messages"]
+        if provider == "openai":
+            sent = [m for m in msgs if m.get("role") == "tool"]
+            if not sent:
+                return httpx2.Response(200, json=openai_tool_call("kpi_drivers", {"kpi": "cpa", "days": 7}))
+            return httpx2.Response(200, json=openai_completion(final_text(_json.loads(sent[-1]["content"]))))
+        sent = [
+            b
+            for m in msgs
+            if isinstance(m["content"], list)
+            for b in m["content"]
+            if b.get("type") == "tool_result"
+        ]
+        if not sent:
+            return httpx2.Response(200, json=anthropic_tool_use("kpi_drivers", {"kpi": "cpa", "days": 7}))
+        return httpx2.Response(200, json=anthropic_message(final_text(_json.loads(sent[-1]["content"]))))
+
+    rec = Recorder(respond)
+    settings = LlmSettings(
+        provider=provider, openai_api_key="sk-test", anthropic_api_key="sk-ant-test", timeout_s=2
+    )
+    return get_tool_chat(settings, http_client=rec.client()), rec
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_sdk_tool_calling_through_the_service(world, stack, provider):
+    from strategist.bootstrap import unit_of_work
+    from strategist.domain.auth import Principal, Role
+    from strategist.http.schemas.assistant import ChatRequest
+    from strategist.services.assistant import service
+    from strategist.services.llm_usage import PostgresLlmUsage
+
+    principal = Principal(world.tenant_id, world.analyst.user_id, Role.ANALYST, None, auth_type="jwt")
+    body = ChatRequest(client_id=world.clients[0], message="Why did CPA rise last week?")
+    with unit_of_work(principal=principal, request_id="t") as uow:
+        good_chat, rec = _sdk_chat(provider, lambda r: f"CPA rose {r['change_pct']}% to {r['value']} USD.")
+        good = service.chat(uow, principal, body, tool_chat=good_chat)["answer"]
+        bad_chat, _ = _sdk_chat(provider, lambda r: f"CPA rose {r['change_pct']}% to 21.40 USD.")
+        bad = service.chat(uow, principal, body, tool_chat=bad_chat)["answer"]
+        capped_chat, capped_rec = _sdk_chat(provider, lambda r: "unused")
+        capped = service.chat(
+            uow, principal, body, tool_chat=capped_chat, usage=PostgresLlmUsage(uow, monthly_token_cap=1)
+        )["answer"]
+    assert good["writer"]["mode"] == provider and good["content"] == "CPA rose 33.33% to 16.6667 USD."
+    assert [(c["path"], c["tool"]) for c in good["citations"]] == [
+        ("change_pct", "kpi_drivers"),
+        ("value", "kpi_drivers"),
+    ]
+    assert good["tool_calls"] == [
+        {"tool": "kpi_drivers", "arguments": {"kpi": "cpa", "days": 7}, "ok": True, "error": None}
+    ]
+    assert len(rec.requests) == 2
+    # the invented 21.40 is named and the offline answer (same tool, same numbers) is given instead
+    assert bad["writer"]["mode"] == "offline" and bad["writer"]["fell_back"]
+    assert "'21.40 USD'" in bad["writer"]["reason"] and "CPA rose from $12.50 [c1]" in bad["content"]
+    assert capped["writer"]["reason"] == f"{provider}: the tenant's monthly token cap is reached"
+    assert capped_rec.requests == []
