@@ -27,6 +27,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         report = evaluate.run(factory, tenant_id=tenant_id, client_id=client_id)
         report.defaults_installed = installed
     else:
+        kind = "scheduled"
         report = evaluate.run(factory)
-    log.info("alerts (%s): %s", kind or "scheduled", report)
-    return {"trigger": kind or "scheduled", **asdict(report)}
+    log.info("alerts (%s): %s", kind, report)
+    return {"trigger": kind, **asdict(report)}

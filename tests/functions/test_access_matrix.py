@@ -23,6 +23,8 @@ VIEWER_ALLOWED = {
     ("/api/v1/strategies", "GET"),
     ("/api/v1/experiments", "GET"),
 }
+# -- issue 6, alerts slice: a viewer lists its own client's alert rules and alerts (read only)
+VIEWER_ALLOWED |= {("/api/v1/alerts", "GET"), ("/api/v1/alerts/rules", "GET")}
 # -- issue 7, assistant slice: a viewer lists its own assistant conversations and competitor analyses, and may ask
 #    the assistant about its own client; the matrix's body is not a valid chat request, so that answers 422 (and
 #    writes nothing) instead of 200.

@@ -862,3 +862,64 @@ class PerformanceReport(Base):
 
 
 TENANT_TABLES = (*TENANT_TABLES, "report_schedules", "performance_reports")
+
+
+# -- issue 6, alerts and pacing slice: alert rules and alerts (migration 0007) --------------------------------
+class AlertRule(Base):
+    """What to watch (kind + params), where (client, one campaign, or one platform of the client), whom to tell."""
+
+    __tablename__ = "alert_rules"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    scope: Mapped[str] = mapped_column(String(20))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    channels: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{in_app}'::varchar[]"))
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
+    severity: Mapped[str] = mapped_column(String(20), server_default=text("'warning'"))
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    is_default: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class Alert(Base):
+    """One live alert per (rule, object): re-firing updates it; the numbers that explain it are in evidence."""
+
+    __tablename__ = "alerts"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    rule_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    object_key: Mapped[str] = mapped_column(String(200))
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("platform_connections.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), server_default=text("'open'"))
+    title: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    firing: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    fire_count: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    transitions: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    first_fired_at: Mapped[dt.datetime] = _created()
+    last_fired_at: Mapped[dt.datetime] = _created()
+    last_evaluated_at: Mapped[dt.datetime] = _created()
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (*TENANT_TABLES, "alert_rules", "alerts")
