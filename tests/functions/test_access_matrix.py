@@ -36,6 +36,8 @@ VIEWER_MAY_POST = {("/api/v1/assistant/chat", "POST")}
 
 # -- issue 7, reports slice: a viewer lists and reads its own client's reports and report schedules (read only)
 VIEWER_ALLOWED |= {("/api/v1/reports", "GET"), ("/api/v1/report-schedules", "GET")}
+# -- issue 7, communications slice: a viewer lists its own client's communications and its in-app notifications
+VIEWER_ALLOWED |= {("/api/v1/communications", "GET"), ("/api/v1/communications/in-app", "GET")}
 
 
 def _fill(path: str, world) -> str:

@@ -52,6 +52,9 @@ def test_routes_are_unique_and_public_routes_are_deliberate():
         ("/api/v1/auth/refresh", "POST"),
         ("/api/v1/auth/logout", "POST"),
         ("/api/v1/invitations/accept", "POST"),
+        # issue 7, communications slice: the signed unsubscribe link (the token is the credential)
+        ("/api/v1/communications/unsubscribe", "GET"),
+        ("/api/v1/communications/unsubscribe", "POST"),
     }
 
 

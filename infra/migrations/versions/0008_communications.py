@@ -121,15 +121,15 @@ CREATE TABLE communication_settings (
 );
 
 -- job_communications visits every tenant's due scheduled sends, and queued ones whose SQS nudge was lost.
-CREATE FUNCTION system_due_communications(horizon_s integer, lost_after_s integer)
+CREATE FUNCTION system_due_communications(at timestamptz, horizon_s integer, lost_after_s integer)
 RETURNS TABLE (id uuid, tenant_id uuid, status varchar, scheduled_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   SELECT c.id, c.tenant_id, c.status, c.scheduled_at
   FROM client_communications c
-  WHERE (c.status = 'scheduled' AND c.scheduled_at <= now() + make_interval(secs => horizon_s))
+  WHERE (c.status = 'scheduled' AND c.scheduled_at <= at + make_interval(secs => horizon_s))
      OR (c.status = 'queued'
          AND greatest(c.enqueued_at, coalesce(c.scheduled_at, c.enqueued_at))
-             < now() - make_interval(secs => lost_after_s))
+             < at - make_interval(secs => lost_after_s))
   ORDER BY c.scheduled_at NULLS FIRST, c.id
   LIMIT 1000
 $$;
@@ -145,10 +145,10 @@ def upgrade() -> None:
             f"WITH CHECK (tenant_id = {CURRENT_TENANT});"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO strategist_app")
-    op.execute("GRANT EXECUTE ON FUNCTION system_due_communications(integer, integer) TO strategist_app")
+    op.execute("GRANT EXECUTE ON FUNCTION system_due_communications(timestamptz, integer, integer) TO strategist_app")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS system_due_communications(integer, integer)")
+    op.execute("DROP FUNCTION IF EXISTS system_due_communications(timestamptz, integer, integer)")
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")

@@ -36,8 +36,8 @@ def enqueue_due(
     now = now or dt.datetime.now(dt.UTC)
     with uow_factory() as uow:
         rows = uow.session.execute(
-            text("SELECT id, tenant_id, status, scheduled_at FROM system_due_communications(:h, :l)"),
-            {"h": MAX_DELAY_S, "l": LOST_AFTER_S},
+            text("SELECT id, tenant_id, status, scheduled_at FROM system_due_communications(:at, :h, :l)"),
+            {"at": now, "h": MAX_DELAY_S, "l": LOST_AFTER_S},
         ).all()
     counts = {"scheduled": 0, "requeued": 0, "errors": 0}
     for comm_id, tenant_id, status, scheduled_at in rows:
