@@ -48,6 +48,10 @@ def _rec_visible(ctx: RequestCtx) -> None:
     apply_svc.get_recommendation(ctx.uow, ctx.me, ctx.path["recommendation_id"])
 
 
+def _budget_plan_visible(ctx: RequestCtx) -> None:
+    recommend.get_budget_optimization(ctx.uow, ctx.me, ctx.path["optimization_id"])
+
+
 def _rule_visible(ctx: RequestCtx) -> None:
     rules.get_rule(ctx.uow, ctx.me, ctx.path["rule_id"])
 
@@ -217,6 +221,7 @@ def undo_recommendation(ctx: RequestCtx) -> Result:
     min_role=Role.ANALYST,
     envelope_key="optimization",
     tags=TAGS,
+    guard=_budget_plan_visible,
 )
 def budget_plan_recommendations(ctx: RequestCtx) -> Result:
     opt = recommend.from_budget_optimization(

@@ -183,6 +183,12 @@ def compare(value: Decimal, operator: str, threshold: Decimal) -> bool:
     }[operator]
 
 
+def fmt(value: Decimal | int) -> str:
+    """7.000000 -> '7', 12.50 -> '12.5': numbers in messages as a person writes them."""
+    d = Decimal(value)
+    return format(d.normalize(), "f") if d == d.to_integral_value() or d.as_tuple().exponent < 0 else str(d)
+
+
 def data_gate(
     sums: WindowSums,
     *,
@@ -196,9 +202,11 @@ def data_gate(
     if sums.days < window_days:
         missing.append(f"{window_days} days with data in the window (have {sums.days})")
     if needs_conversions and sums.conversions < min_conversions:
-        missing.append(f"at least {min_conversions} conversions in the window (have {sums.conversions})")
+        missing.append(
+            f"at least {fmt(min_conversions)} conversions in the window (have {fmt(sums.conversions)})"
+        )
     if sums.spend < min_spend:
-        missing.append(f"at least {min_spend} spend in the window (have {sums.spend})")
+        missing.append(f"at least {fmt(min_spend)} spend in the window (have {fmt(sums.spend)})")
     return missing
 
 

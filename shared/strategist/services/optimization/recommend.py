@@ -1030,15 +1030,22 @@ def optimize_campaign(
 
 
 # -- a proposed budget optimization → recommendations --------------------------------------------------------------
+def get_budget_optimization(
+    uow: UnitOfWork, principal: Principal, budget_optimization_id: uuid.UUID
+) -> BudgetOptimization:
+    bo = uow.session.get(BudgetOptimization, budget_optimization_id)
+    if bo is None or not principal.can_see_client(bo.client_id):
+        raise NotFound("budget optimization not found")
+    return bo
+
+
 def from_budget_optimization(
     uow: UnitOfWork, principal: Principal, budget_optimization_id: uuid.UUID, implementation_priority: str
 ) -> CampaignOptimization:
     """Each item of a proposed budget optimization becomes a set_budget change on its campaigns (a platform item:
     every active daily-budget campaign of that platform), scaled by proposed / current spend and capped; the
     whole plan is one recommendation so that it is applied, approved and undone together."""
-    bo = uow.session.get(BudgetOptimization, budget_optimization_id)
-    if bo is None or not principal.can_see_client(bo.client_id):
-        raise NotFound("budget optimization not found")
+    bo = get_budget_optimization(uow, principal, budget_optimization_id)
     if bo.status != "proposed":
         raise Conflict(f"budget optimization is {bo.status}; only a proposed one can become recommendations")
     existing = uow.session.scalar(
