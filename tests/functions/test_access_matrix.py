@@ -33,6 +33,13 @@ VIEWER_ALLOWED |= {
     ("/api/v1/competitor-analysis", "GET"),
 }
 VIEWER_MAY_POST = {("/api/v1/assistant/chat", "POST")}
+# -- issue 6, optimize slice: a viewer reads its own client's optimizations, recommendations and rules (never
+#    optimizes, applies, approves, undoes or edits rules)
+VIEWER_ALLOWED |= {
+    ("/api/v1/optimizations", "GET"),
+    ("/api/v1/recommendations", "GET"),
+    ("/api/v1/rules", "GET"),
+}
 
 # -- issue 7, reports slice: a viewer lists and reads its own client's reports and report schedules (read only)
 VIEWER_ALLOWED |= {("/api/v1/reports", "GET"), ("/api/v1/report-schedules", "GET")}
