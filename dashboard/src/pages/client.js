@@ -54,6 +54,15 @@ export function clientPage() {
     insightLoading: false,
     insightError: "",
     portalChoices: [],
+    alerts: [],
+    alertsError: "",
+    alertBusy: {},
+    recs: [],
+    recsError: "",
+    recBusy: {},
+    recPreview: {},
+    optimizing: false,
+    chat: { open: false, input: "", busy: false, error: "", conversationId: null, messages: [] },
     KPIS,
     TREND_METRICS,
     _unsubscribe: null,
@@ -109,6 +118,8 @@ export function clientPage() {
         if (top && !this.insightId) this.insightId = top.id;
         this.loadConnections();
         this.loadExperiments();
+        this.loadAlerts();
+        this.loadRecs();
         if (this.insightId) this.loadInsight();
       } catch (exc) {
         if (exc.status === 403 || exc.status === 404) this.denied = true;
@@ -330,6 +341,128 @@ export function clientPage() {
       const mid = (c.relative_difference ?? 0) * 100;
       const x = (v) => 50 + Math.max(-100, Math.min(100, v)) / 2;
       return { left: x(lo), width: Math.max(0.8, x(hi) - x(lo)), mid: x(mid) };
+    },
+
+    // -- alerts (issue 6): acknowledge, snooze ----------------------------------------------------------------
+    async loadAlerts() {
+      this.alertsError = "";
+      try {
+        const list = items(await api.get("/api/v1/alerts", { client_id: this.clientId, limit: 100 }));
+        const order = { open: 0, acknowledged: 1, snoozed: 2, resolved: 3 };
+        const sev = { critical: 0, warning: 1, info: 2 };
+        this.alerts = list
+          .filter((a) => a.state !== "resolved")
+          .sort((a, b) => order[a.state] - order[b.state] || (sev[a.severity] ?? 3) - (sev[b.severity] ?? 3));
+      } catch (exc) {
+        this.alertsError = errorText(exc);
+      }
+    },
+
+    async alertAction(alert, action, days) {
+      this.alertBusy = { ...this.alertBusy, [alert.id]: action };
+      try {
+        const body = action === "snooze" ? { until: new Date(Date.now() + days * 86400_000).toISOString() } : {};
+        await api.post(`/api/v1/alerts/${alert.id}/${action}`, body);
+        Alpine.store("app").notify(action === "snooze" ? `Snoozed for ${days} day(s).` : "Acknowledged.", "success");
+        await this.loadAlerts();
+      } catch (exc) {
+        Alpine.store("app").notify(exc.detail || errorText(exc), "error");
+      } finally {
+        this.alertBusy = { ...this.alertBusy, [alert.id]: null };
+      }
+    },
+
+    // -- recommendations (issue 6): dry-run preview, apply, approve, undo ------------------------------------
+    async loadRecs() {
+      this.recsError = "";
+      try {
+        this.recs = items(await api.get("/api/v1/recommendations", { client_id: this.clientId, limit: 20 }));
+      } catch (exc) {
+        this.recsError = errorText(exc);
+      }
+    },
+
+    async optimize() {
+      if (!this.insightId) return;
+      this.optimizing = true;
+      try {
+        const opt = await api.post("/api/v1/campaign/optimize", { campaign_id: this.insightId });
+        const n = opt.recommendations.length;
+        Alpine.store("app").notify(
+          n ? `${n} recommendation(s) for this campaign.` : `No recommendation passed the checks (${opt.held_back.length} held back).`,
+          n ? "success" : "info",
+        );
+        await this.loadRecs();
+      } catch (exc) {
+        Alpine.store("app").notify(exc.detail || errorText(exc), "error");
+      } finally {
+        this.optimizing = false;
+      }
+    },
+
+    async recAction(rec, action) {
+      this.recBusy = { ...this.recBusy, [rec.id]: action };
+      const base = `/api/v1/recommendations/${rec.id}`;
+      try {
+        let out;
+        if (action === "preview") {
+          out = await api.post(`${base}/apply`, { dry_run: true });
+          this.recPreview = { ...this.recPreview, [rec.id]: out };
+          return;
+        }
+        if (action === "apply") out = await api.post(`${base}/apply`, { dry_run: false });
+        else if (action === "approve") out = await api.post(`${base}/approve`, {});
+        else if (action === "undo") out = await api.post(`${base}/undo`, {});
+        const messages = {
+          applied: "Applied on the platform.",
+          pending_approval: "Sent for approval by an owner or admin.",
+          undone: "Undone: the platform is back to its previous value.",
+        };
+        const outcome = out?.outcome || out?.recommendation?.status;
+        Alpine.store("app").notify(messages[outcome] || `Done (${outcome}).`, "success");
+        const { [rec.id]: _drop, ...rest } = this.recPreview;
+        this.recPreview = rest;
+        await this.loadRecs();
+      } catch (exc) {
+        Alpine.store("app").notify(exc.detail || errorText(exc), "error");
+      } finally {
+        this.recBusy = { ...this.recBusy, [rec.id]: null };
+      }
+    },
+
+    impactText(rec) {
+      const e = rec.expected_impact || {};
+      const parts = [];
+      for (const [k, v] of Object.entries(e)) {
+        if (v && typeof v === "object" && "p50" in v)
+          parts.push(`${k} ${num(v.p50, 2)} (p10 ${num(v.p10, 2)}, p90 ${num(v.p90, 2)})`);
+      }
+      return parts.join("; ") || "—";
+    },
+
+    // -- assistant (issue 7): questions about this client, answers citing their figures ---------------------
+    async ask() {
+      const c = this.chat;
+      const message = c.input.trim();
+      if (!message) return;
+      c.busy = true;
+      c.error = "";
+      c.messages.push({ role: "user", content: message, id: "local-" + c.messages.length });
+      c.input = "";
+      try {
+        const body = { client_id: this.clientId, message };
+        if (c.conversationId) body.conversation_id = c.conversationId;
+        const out = await api.post("/api/v1/assistant/chat", body);
+        c.conversationId = out.conversation_id;
+        c.messages.push(out.answer);
+      } catch (exc) {
+        c.error = exc.detail || errorText(exc);
+      } finally {
+        c.busy = false;
+        await this.$nextTick();
+        const log = document.getElementById("chat-log");
+        if (log) log.scrollTop = log.scrollHeight;
+      }
     },
   };
 }

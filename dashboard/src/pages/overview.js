@@ -19,6 +19,7 @@ export function overviewPage() {
     sortKey: "spend",
     sortDir: "desc",
     asOf: null,
+    alertsKnown: true,
 
     async init() {
       await this.load();
@@ -29,10 +30,18 @@ export function overviewPage() {
       this.error = "";
       try {
         const clients = items(await api.get("/api/v1/clients", { limit: 200 }));
-        const results = await pool(clients, 4, (c) =>
-          api.get("/api/v1/analytics/dashboard", { client_id: c.id, date_range: this.range }),
-        );
-        this.rows = clients.map((c, i) => this.row(c, results[i]));
+        const [results, alerts] = await Promise.all([
+          pool(clients, 4, (c) => api.get("/api/v1/analytics/dashboard", { client_id: c.id, date_range: this.range })),
+          api.get("/api/v1/alerts", { state: "open", limit: 200 }).then(items, () => null),
+        ]);
+        const openAlerts = {};
+        for (const a of alerts || []) {
+          const o = (openAlerts[a.client_id] ||= { total: 0, critical: 0 });
+          o.total += 1;
+          if (a.severity === "critical") o.critical += 1;
+        }
+        this.alertsKnown = alerts !== null;
+        this.rows = clients.map((c, i) => ({ ...this.row(c, results[i]), alerts: openAlerts[c.id]?.total || 0, critical: openAlerts[c.id]?.critical || 0 }));
         this.asOf = new Date().toISOString();
       } catch (exc) {
         this.error = errorText(exc);
@@ -86,6 +95,7 @@ export function overviewPage() {
       if (this.show === "off_goal")
         rows = rows.filter((r) => r.roasGoal?.met === false || r.cpaGoal?.met === false);
       if (this.show === "pacing") rows = rows.filter((r) => r.pacingStatus === "over" || r.pacingStatus === "under");
+      if (this.show === "alerts") rows = rows.filter((r) => r.alerts > 0);
       if (this.show === "broken") rows = rows.filter((r) => r.broken > 0 || r.freshnessComplete === false);
       const dir = this.sortDir === "asc" ? 1 : -1;
       const key = this.sortKey;
@@ -93,6 +103,7 @@ export function overviewPage() {
         if (key === "name") return r.name.toLowerCase();
         if (key === "pacing") return r.pacing?.pace_pct !== undefined ? Number(r.pacing?.pace_pct ?? -1) : -1;
         if (key === "health") return r.broken;
+        if (key === "alerts") return r.critical * 1000 + r.alerts;
         if (key === "freshness") return r.oldestData || "";
         return r[key] ?? -Infinity;
       };

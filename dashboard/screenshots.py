@@ -1,0 +1,106 @@
+"""Regenerate dashboard/screenshots/*.png: a fresh local stack with demo data, Debian's Chromium through
+Playwright, every main page at desktop width and the overview and client view at phone width.
+
+    .venv/bin/python dashboard/screenshots.py        (make screenshots)"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from devstack import CHROMIUM, CHROMIUM_FLAGS, make_viewer, running_stack, set_branding
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: not url.endswith("/signin"))
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with running_stack() as (base, demo), sync_playwright() as p:
+        tenant = demo["tenants"][0]
+        owner = tenant["owner"]
+        client = tenant["client_ids"][0]
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+
+        def shoot(name: str, page, *, full: bool = True) -> None:
+            page.wait_for_timeout(400)  # charts are drawn without animation; let layout settle
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+            print("wrote", OUT / f"{name}.png")
+
+        desktop = browser.new_context(base_url=base, viewport={"width": 1280, "height": 860})
+        desktop.set_default_timeout(60_000)
+        page = desktop.new_page()
+        page.goto("/signin")
+        page.get_by_label("E-mail").fill(owner["email"])
+        shoot("01-sign-in", page, full=False)
+        sign_in(page, owner["email"], owner["password"])
+        page.get_by_test_id("overview-table").wait_for()
+        shoot("02-agency-overview", page)
+
+        page.goto(f"/clients/{client}")
+        page.get_by_test_id("kpi-tiles").wait_for()
+        page.locator("#chart-drivers").wait_for(state="visible")
+        shoot("03-client-view", page)
+
+        page.goto(f"/strategy?client={client}")
+        page.get_by_label("Campaign name").fill("Spring launch")
+        page.get_by_label("Total budget (USD)").fill("20000")
+        page.get_by_label("Duration (days)").fill("30")
+        page.get_by_role("button", name="Generate strategy").click()
+        page.get_by_test_id("fan-chart").wait_for(state="visible")
+        shoot("04-strategy-builder", page)
+
+        page.goto(f"/budget?client={client}")
+        page.get_by_test_id("budget-changes").wait_for()
+        page.get_by_test_id("curves-chart").wait_for(state="visible")
+        shoot("05-budget-planner", page)
+        desktop.close()
+
+        set_branding(base, demo)
+        email, password = make_viewer(base, demo)
+        portal = browser.new_context(base_url=base, viewport={"width": 1280, "height": 860})
+        portal.set_default_timeout(60_000)
+        page = portal.new_page()
+        sign_in(page, email, password)
+        page.get_by_test_id("kpi-tiles").wait_for()
+        page.locator("#chart-trend").wait_for(state="visible")
+        shoot("06-client-portal", page)
+        portal.close()
+
+        phone = browser.new_context(
+            base_url=base,
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+        )
+        phone.set_default_timeout(60_000)
+        page = phone.new_page()
+        sign_in(page, owner["email"], owner["password"])
+        page.get_by_test_id("overview-table").wait_for()
+        shoot("07-phone-overview", page, full=False)
+        page.goto(f"/clients/{client}")
+        page.get_by_test_id("kpi-tiles").wait_for()
+        shoot("08-phone-client-view", page, full=False)
+        phone.close()
+        browser.close()
+    print(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
