@@ -404,3 +404,38 @@ def test_poison_reason_is_visible_in_the_api(api: Any, world: Any) -> None:
     )
     listed = api.get(LIST, params={"status": "dead_lettered"}, headers=world.owner.headers).json()
     assert str(comm_id) in [c["id"] for c in listed["communications"]["items"]]
+
+
+def test_invitation_is_emailed_in_the_inviting_transaction(api: Any, world: Any) -> None:
+    from strategist.adapters.db.engine import get_sessionmaker
+    from strategist.adapters.db.models import ClientCommunication
+    from strategist.adapters.db.uow import UnitOfWork
+
+    email = f"invitee-{uuid.uuid4().hex[:6]}@tests.example"
+    r = api.post("/api/v1/invitations", json={"email": email, "role": "analyst"}, headers=world.admin.headers)
+    assert r.status_code == 201, r.text
+    accept_url = r.json()["data"]["accept_url"]
+    listed = api.get(LIST, params={"message_type": "invitation"}, headers=world.owner.headers).json()
+    (comm,) = [c for c in listed["communications"]["items"] if c["deliveries"][0]["recipient"] == email]
+    assert comm["client_id"] is None and comm["subject"].startswith(
+        "You are invited to join Comms API agency"
+    )
+    assert "accept-invitation?token=[removed]" in comm["body_text"] and accept_url not in comm["body_text"]
+    # a client viewer does not see tenant-level messages
+    assert api.get(f"{LIST}/{comm['id']}", headers=world.viewer.headers).status_code == 404
+    _run_worker(world, comm["id"])
+    from moto.ses.models import ses_backends
+
+    from infra.local.aws import ACCOUNT_ID, REGION
+
+    sent = [m.raw_data for m in ses_backends[ACCOUNT_ID][REGION].sent_messages if email in m.destinations]
+    assert len(sent) == 1
+    from email import message_from_string
+    from email.policy import default as default_policy
+
+    mail = message_from_string(sent[0], policy=default_policy)
+    assert accept_url in mail.get_body(("plain",)).get_content()
+    with UnitOfWork(get_sessionmaker(), tenant_id=world.tenant_id) as uow:
+        row = uow.session.get(ClientCommunication, uuid.UUID(comm["id"]))
+        assert row is not None and row.status == "sent" and accept_url not in row.body_text
+        assert "[removed]" in row.body_text and accept_url not in (row.body_html or "")

@@ -147,7 +147,12 @@ def create_invitation(
         "invitation.created",
         {"invitation_id": invitation.id, "email": data.email, "role": data.role.value},
     )
-    return invitation, token, f"{base_url.rstrip('/')}/#/accept-invitation?token={token}"
+    accept_url = f"{base_url.rstrip('/')}/#/accept-invitation?token={token}"
+    # issue 7, communications slice: the invitation e-mail, in this transaction (sent only if it commits)
+    from strategist.services.communications.invitations import queue_invitation_email
+
+    queue_invitation_email(uow, invitation, accept_url)
+    return invitation, token, accept_url
 
 
 def list_invitations(uow: UnitOfWork, principal: Principal) -> list[Invitation]:

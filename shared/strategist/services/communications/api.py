@@ -165,6 +165,8 @@ def send(uow: UnitOfWork, principal: Principal, data: CommunicationSend) -> Comm
 
 # -- read ------------------------------------------------------------------------------------------------------
 def _out(comm: ClientCommunication, deliveries: list[CommunicationDelivery]) -> CommunicationOut:
+    from strategist.services.communications.invitations import redact
+
     out = CommunicationOut.model_validate(
         {
             **{
@@ -177,6 +179,9 @@ def _out(comm: ClientCommunication, deliveries: list[CommunicationDelivery]) -> 
             "delivery_summary": dict(Counter(d.status for d in deliveries)),
         }
     )
+    if comm.message_type == "invitation":  # the accept link is a credential
+        out.body_text = redact(out.body_text) or ""
+        out.body_html = redact(out.body_html)
     return out
 
 

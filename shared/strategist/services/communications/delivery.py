@@ -497,7 +497,11 @@ def _deliver(
             )
         elif status not in OPEN:
             values |= {"completed_at": now, "failure_reason": None}
-        if status != "sending" or transient:
+        if status not in OPEN and msg.message_type == "invitation":
+            from strategist.services.communications.invitations import redact
+
+            values |= {"body_text": redact(msg.body_text), "body_html": redact(msg.body_html)}
+        if status != "sending" or transient or "body_text" in values:
             uow.session.execute(
                 update(ClientCommunication).where(ClientCommunication.id == comm_id).values(**values)
             )
