@@ -42,7 +42,7 @@ def test_sign_in_overview_refresh_and_sign_out(page: Any, world: Any, api: Any, 
 
     # Filter and sort act on the rows.
     page.get_by_label("Filter clients").fill(names[1])
-    assert rows.count() == 1 and rows.first.locator("a").inner_text() == names[1]
+    assert rows.count() == 1 and rows.first.locator("td:first-child a").inner_text() == names[1]
     page.get_by_label("Filter clients").fill("")
     page.get_by_role("button", name=re.compile("^Client")).click()  # sort by name, ascending
     assert rows.locator("td:first-child a").all_inner_texts() == sorted(names, key=str.lower)
@@ -138,3 +138,72 @@ def test_client_viewer_sees_only_its_own_client(page: Any, world: Any, api: Any)
     # And the API behind the page refuses the other client outright.
     r = api.get(f"/api/v1/clients/{other}", headers=world.viewer.headers)
     assert r.status_code in (403, 404)
+
+
+def _open_alert(world: Any, api: Any, title: str) -> str:
+    """An open alert on client 0, as the evaluation job leaves one: the rule through the API, the alert row as
+    job_alerts writes it (the evaluation itself is the alerts slice's to test)."""
+    from strategist.adapters.db.models import Alert
+    from strategist.bootstrap import system_unit_of_work
+
+    r = api.post(
+        "/api/v1/alerts/rules",
+        json={
+            "client_id": str(world.clients[0]),
+            "name": f"CPA ceiling {title}",
+            "kind": "threshold",
+            "params": {"metric": "cpa", "comparator": "gt", "value": 40, "window_days": 7},
+            "severity": "critical",
+        },
+        headers=world.owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    rule_id = r.json()["data"]["id"]
+    with system_unit_of_work("test") as uow:
+        uow.set_tenant(world.tenant_id)
+        alert = Alert(
+            tenant_id=world.tenant_id,
+            client_id=world.clients[0],
+            rule_id=rule_id,
+            object_key=f"client:{world.clients[0]}:{title}",
+            kind="threshold",
+            severity="critical",
+            title=title,
+            message="CPA 52.10 over the last 7 days is above the ceiling 40.00.",
+            evidence={"observed": "52.10", "threshold": "40", "window_days": 7},
+        )
+        uow.session.add(alert)
+        uow.session.flush()
+        return str(alert.id)
+
+
+def test_alerts_are_counted_in_the_overview_and_acknowledged_or_snoozed(
+    page: Any, world: Any, api: Any
+) -> None:
+    first = _open_alert(world, api, "CPA above ceiling (browser A)")
+    second = _open_alert(world, api, "CPA above ceiling (browser B)")
+    sign_in(page, world.analyst.email, world.analyst.password)
+    row = page.get_by_test_id("overview-table").locator("tbody tr", has_text=_client_names(world, api)[0])
+    assert "2 open, 2 critical" in row.inner_text()
+
+    row.locator("td:first-child a").click()
+    alerts = page.get_by_test_id("alerts")
+    item_a = alerts.locator("li", has_text="browser A")
+    item_a.get_by_role("button", name="Acknowledge").click()
+    item_a.get_by_text("acknowledged").wait_for()
+    item_b = alerts.locator("li", has_text="browser B")
+    item_b.get_by_role("button", name="Snooze 7 days").click()
+    item_b.get_by_text("snoozed until").wait_for()
+
+    states = {
+        a["id"]: a
+        for a in api.get(
+            "/api/v1/alerts", params={"client_id": str(world.clients[0])}, headers=world.owner.headers
+        ).json()["data"]["items"]
+    }
+    assert states[first]["state"] == "acknowledged" and states[first]["acknowledged_by"]
+    assert states[second]["state"] == "snoozed"
+    import datetime as dt
+
+    until = dt.datetime.fromisoformat(states[second]["snoozed_until"].replace("Z", "+00:00"))
+    assert dt.timedelta(days=6, hours=23) < until - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
