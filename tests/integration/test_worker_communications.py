@@ -461,3 +461,68 @@ def test_stale_email_claim_becomes_uncertain_not_resent(stack: Any, world: Any) 
     row = _deliveries(world, comm_id)[("email", to)]
     assert row.status == "uncertain" and row.last_error.startswith("uncertain:")
     assert _sent_to(to) == []
+
+
+def test_through_sqs_duplicates_send_once_and_poison_reaches_the_dlq(stack: Any, world: Any) -> None:
+    """The real worker handler behind the local event-source mapping, on a queue with the template's redrive
+    (maxReceiveCount 5) and a 1 s visibility timeout: a message enqueued twice sends one e-mail; an unknown
+    communication and one whose attachment never appears end in the DLQ, the latter with its reason recorded."""
+    import time
+
+    from infra.local import lambda_runtime
+    from infra.local.poller import Poller, QueueBinding
+    from infra.template import SqsTrigger, load_template
+
+    sqs = boto3.client("sqs", endpoint_url=stack.resources.endpoint)
+    name = f"comms-e2e-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    spec = load_template().functions["WorkerCommunicationsFunction"]
+    binding = QueueBinding(
+        SqsTrigger("WorkerCommunicationsFunction", "Q", 5, True),
+        url,
+        arn,
+        lambda event: lambda_runtime.invoke(spec, event),
+    )
+    poller = Poller(sqs, [binding], wait_s=0)
+
+    to = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    good = _queue(world, recipients=[to])
+    bad = _queue(
+        world,
+        recipients=[f"att-{uuid.uuid4().hex[:8]}@example.com"],
+        attachments=[{"filename": "r.pdf", "content_type": "application/pdf", "s3_key": "reports/never.pdf"}],
+    )
+    _drain(stack)  # the after-commit nudges went to the stack's queue; this test uses its own
+    for comm_id in (good, good, bad, uuid.uuid4()):
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps({"tenant_id": str(world.tenant_id), "communication_id": str(comm_id)}),
+        )
+    deadline = time.monotonic() + 40
+    dead: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(dead) < 2:
+        poller.poll_once(binding)
+        for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        ):
+            dead.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
+        time.sleep(0.2)
+    assert len(_sent_to(to)) == 1
+    assert sorted(d["communication_id"] for d in dead) != [] and str(bad) in [
+        d["communication_id"] for d in dead
+    ]
+    assert len(dead) == 2
+    with _uow(world.tenant_id) as uow:
+        comm = uow.session.get(ClientCommunication, bad)
+        assert comm is not None and comm.status == "dead_lettered" and comm.receive_count == 5
+        assert "attachment reports/never.pdf not found in S3" in comm.failure_reason
