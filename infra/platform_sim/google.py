@@ -72,6 +72,12 @@ METRIC_FIELDS = {
     "metrics.conversions_value",
     "metrics.video_trueview_views",
 }
+# issue 7, assistant slice: search impression share (Search campaigns only; see impression_shares below)
+METRIC_FIELDS |= {
+    "metrics.search_impression_share",
+    "metrics.search_rank_lost_impression_share",
+    "metrics.search_budget_lost_impression_share",
+}
 
 
 class GaqlError(ValueError):
@@ -303,12 +309,14 @@ def run_query(state: SimState, account: SimAccount, query: dict[str, Any]) -> li
             "conversions": rows.conversions[k],
             "conversions_value": round(rows.conversion_value[k], money),
             "video_trueview_views": str(rows.video_views[k]),
+            **impression_shares(rows.campaigns[k], rows.spend[k]),
         }
         row = dict(static[rows.campaigns[k].id])
         if with_date:
             row["segments"] = {"date": rows.dates[k].isoformat()}
         if metric_fields:
-            row["metrics"] = {key: values[name] for key, name in metric_fields}
+            # proto3 JSON leaves unset metrics out (impression share of a non-Search campaign)
+            row["metrics"] = {key: values[name] for key, name in metric_fields if name in values}
         out.append(row)
     return out
 
@@ -555,3 +563,22 @@ async def token(request: Request, state: SimState) -> Response:
             "token_type": "Bearer",
         }
     )
+
+
+# -- issue 7, assistant slice: search impression share -----------------------------------------------------------
+def impression_shares(campaign: SimCampaign, spend: float) -> dict[str, float]:
+    """Search impression share of a Search campaign's day. The share lost to rank is fixed per campaign (from its
+    hash: 10-35 %, standing for quality and bids); of the rest, the share won grows with spend as spend / (spend +
+    half_saturation), the remainder being lost to budget, so share + lost(rank) + lost(budget) = 1 before Google's
+    reporting bounds: a share under 10 % reads 0.0999 and a loss over 90 % reads 0.9001. Other channels: none."""
+    if (campaign.spec.objective or "SEARCH") != "SEARCH":
+        return {}
+    rank_lost = 0.10 + 0.25 * ((campaign.hash >> 16) % 1000) / 1000
+    half = campaign.spec.curve.half_saturation
+    won = (1.0 - rank_lost) * spend / (spend + half) if spend > 0 else 0.0
+    budget_lost = 1.0 - rank_lost - won
+    return {
+        "search_impression_share": max(round(won, 4), 0.0999),
+        "search_rank_lost_impression_share": min(round(rank_lost, 4), 0.9001),
+        "search_budget_lost_impression_share": min(round(budget_lost, 4), 0.9001),
+    }

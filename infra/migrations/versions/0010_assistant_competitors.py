@@ -1,6 +1,7 @@
 """The assistant's conversations (per caller, per client; every answer with the tool calls and citations behind
 it) and competitor analysis: uploaded auction-insights exports / Ad Library records / manual observations, and the
-stored analyses built from them (issue 7, assistant slice).
+stored analyses built from them, and the client's own search impression share on campaign_metrics (issue 7,
+assistant slice).
 
 Revision ID: 0010
 Revises: 0009
@@ -76,6 +77,13 @@ CREATE TABLE competitor_analysis (
 );
 CREATE INDEX ix_competitor_analysis_tenant_id ON competitor_analysis (tenant_id);
 CREATE INDEX ix_competitor_analysis_client ON competitor_analysis (tenant_id, client_id, created_at);
+
+-- the client's own search impression share, as Google Ads reports it per Search campaign and day (fractions;
+-- Google reports "< 10%" as 0.0999 and a loss over 90 % as 0.9001); NULL for other channels and platforms
+ALTER TABLE campaign_metrics
+  ADD COLUMN search_impression_share numeric(7, 6),
+  ADD COLUMN search_rank_lost_impression_share numeric(7, 6),
+  ADD COLUMN search_budget_lost_impression_share numeric(7, 6);
 """
 
 
@@ -93,3 +101,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    op.execute(
+        "ALTER TABLE campaign_metrics DROP COLUMN IF EXISTS search_impression_share, "
+        "DROP COLUMN IF EXISTS search_rank_lost_impression_share, "
+        "DROP COLUMN IF EXISTS search_budget_lost_impression_share"
+    )

@@ -264,6 +264,9 @@ def _metric_rows(metrics: list[DailyMetric], ids: dict[str, uuid.UUID]) -> list[
             breakdown=m.breakdown[:100],
             video_views=m.video_views,
             reach=m.reach,
+            search_impression_share=m.extra.get("search_impression_share"),
+            search_rank_lost_impression_share=m.extra.get("search_rank_lost_impression_share"),
+            search_budget_lost_impression_share=m.extra.get("search_budget_lost_impression_share"),
         )
         for m in metrics
     ]

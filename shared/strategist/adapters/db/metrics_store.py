@@ -31,6 +31,10 @@ COLUMNS = (
     "time_zone",
     "attribution_window",
     "source",
+    # issue 7: the client's own search impression share (Google Ads Search campaigns)
+    "search_impression_share",
+    "search_rank_lost_impression_share",
+    "search_budget_lost_impression_share",
 )
 UPDATED = [c for c in COLUMNS if c not in {"tenant_id", "campaign_id", "date", "breakdown"}]
 
@@ -51,6 +55,9 @@ class MetricRow:
     breakdown: str = ""
     video_views: int | None = None
     reach: int | None = None
+    search_impression_share: Decimal | None = None
+    search_rank_lost_impression_share: Decimal | None = None
+    search_budget_lost_impression_share: Decimal | None = None
 
 
 def _latest_per_key(rows: Iterable[MetricRow]) -> list[MetricRow]:
@@ -85,6 +92,9 @@ def _csv(tenant_id: uuid.UUID, rows: Iterable[MetricRow]) -> tuple[io.StringIO, 
                 r.time_zone,
                 r.attribution_window,
                 r.source,
+                "" if r.search_impression_share is None else r.search_impression_share,
+                "" if r.search_rank_lost_impression_share is None else r.search_rank_lost_impression_share,
+                "" if r.search_budget_lost_impression_share is None else r.search_budget_lost_impression_share,
             )
         )
         n += 1

@@ -287,6 +287,10 @@ class CampaignMetric(Base):
     attribution_window: Mapped[str] = mapped_column(String(40))
     source: Mapped[str] = mapped_column(String(200))
     synced_at: Mapped[dt.datetime] = _created()
+    # issue 7, assistant slice (migration 0010): Google Ads search impression share, fractions; NULL elsewhere
+    search_impression_share: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    search_rank_lost_impression_share: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    search_budget_lost_impression_share: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
 
 
 class SyncRun(Base):

@@ -213,6 +213,11 @@ class GoogleAdsConnector(BaseConnector):
         ]
         if self.video_metrics:
             fields.append("metrics.video_trueview_views")
+        else:
+            # issue 7 (competitor analysis): the client's own search impression share. Google fills these for
+            # Search campaigns only (other channels leave them unset); "< 10%" arrives as 0.0999 and "> 90%"
+            # lost as 0.9001.
+            fields.extend(f"metrics.{name}" for name in IMPRESSION_SHARE_METRICS)
         return (
             f"SELECT {', '.join(fields)} FROM campaign "
             f"WHERE segments.date BETWEEN '{_gaql_date(start)}' AND '{_gaql_date(end)}' "
@@ -256,6 +261,7 @@ class GoogleAdsConnector(BaseConnector):
             extra={
                 "advertising_channel_type": campaign.get("advertisingChannelType"),
                 "campaign_budget": campaign.get("campaignBudget"),
+                **impression_shares(metrics),
             },
         )
 
@@ -432,3 +438,23 @@ def _budget(row: dict[str, Any] | None, currency: str) -> Budget | None:
     if "amountMicros" in row:
         return Budget(from_micros(row["amountMicros"]), BudgetType.DAILY, currency, resource)
     return None
+
+
+# -- issue 7, assistant slice: search impression share -----------------------------------------------------------
+#: GAQL metric names (snake_case); the REST answer carries them in camelCase, as doubles in [0, 1].
+IMPRESSION_SHARE_METRICS = (
+    "search_impression_share",
+    "search_rank_lost_impression_share",
+    "search_budget_lost_impression_share",
+)
+
+
+def impression_shares(metrics: dict[str, Any]) -> dict[str, Decimal]:
+    """The impression-share metrics a row carries (absent for non-Search campaigns), as Decimal fractions."""
+    out: dict[str, Decimal] = {}
+    for name in IMPRESSION_SHARE_METRICS:
+        head, *rest = name.split("_")
+        value = metrics.get(head + "".join(part.title() for part in rest))
+        if value is not None:
+            out[name] = to_decimal(value)
+    return out

@@ -96,4 +96,7 @@ class AnalysisOut(Out):
     moves: list[dict[str, Any]]
     ad_library: list[dict[str, Any]]
     observations: list[dict[str, Any]]
+    own_impression_share: dict[str, Any] = Field(
+        description="The client's own search impression share per week, from synced Google Ads Search rows."
+    )
     method: str
