@@ -345,3 +345,20 @@ def test_sdk_tool_calling_through_the_service(world, stack, provider):
     assert "'21.40 USD'" in bad["writer"]["reason"] and "CPA rose from $12.50 [c1]" in bad["content"]
     assert capped["writer"]["reason"] == f"{provider}: the tenant's monthly token cap is reached"
     assert capped_rec.requests == []
+
+
+def test_platform_scoped_questions(api, world):
+    a = _ask(api, world, world.analyst, "Why did CPA rise on Meta last week?").json()["chat"]["answer"]
+    assert a["tool_calls"][0]["arguments"] == {"kpi": "cpa", "days": 7, "platform": "meta_ads"}
+    cites = {c["path"]: c for c in a["citations"]}
+    # Meta alone: 150/day; 5 conversions/day in the last 7 days (CPA 30) against 10/day before (CPA 15)
+    assert Decimal(cites["value"]["value"]) == Decimal("30.0000")
+    assert Decimal(cites["previous"]["value"]) == Decimal("15.0000")
+    assert "CPA on Meta Ads rose" in a["content"] and "Search brand" not in a["content"]
+    _all_figures_cited(a, world)
+    a = _ask(api, world, world.analyst, "Which Google campaign has the worst CPA?").json()["chat"]["answer"]
+    assert [c["value"] for c in a["citations"] if c["path"] == "campaigns.0.value"] == ["10.0000"]
+    # "research" is not "search": no platform is read into it
+    from strategist.services.assistant.answers import recognise
+
+    assert "platform" not in recognise("Why did CPA rise after our research last week?").arguments

@@ -33,11 +33,11 @@ KPI_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bspend\b|\bspending\b|\bcosts?\b", "spend"),
 )
 PLATFORM_WORDS: tuple[tuple[str, str], ...] = (
-    (r"google(?:[ _]ads)?|adwords|search", "google_ads"),
-    (r"meta(?:[ _]ads)?|facebook|instagram|\bfb\b", "meta_ads"),
-    (r"linked ?in(?:[ _]ads)?", "linkedin_ads"),
-    (r"tik ?tok(?:[ _]ads)?", "tiktok_ads"),
-    (r"you ?tube(?:[ _]ads)?", "youtube_ads"),
+    (r"\bgoogle(?:[ _]ads)?\b|\badwords\b|\bsearch\b", "google_ads"),
+    (r"\bmeta(?:[ _]ads)?\b|\bfacebook\b|\binstagram\b|\bfb\b", "meta_ads"),
+    (r"\blinked ?in(?:[ _]ads)?\b", "linkedin_ads"),
+    (r"\btik ?tok(?:[ _]ads)?\b", "tiktok_ads"),
+    (r"\byou ?tube(?:[ _]ads)?\b", "youtube_ads"),
 )
 CAPABILITIES = [
     "why a KPI rose or fell (for example: why did CPA rise last week?)",
@@ -103,8 +103,12 @@ def recognise(message: str) -> Intent | None:
                 "what_if_shift",
                 {"from_platform": src, "to_platform": dst, "share": min(max(share, 0.0001), 1.0)},
             )
+    platform = _platform(text)
+    only = {"platform": platform} if platform else {}
     if re.search(r"\bwhy\b", text) and (kpi := _kpi(text)):
-        return Intent("why_kpi_changed", "kpi_drivers", {"kpi": kpi, "days": _days(text, 7, (7, 14, 30))})
+        return Intent(
+            "why_kpi_changed", "kpi_drivers", {"kpi": kpi, "days": _days(text, 7, (7, 14, 30)), **only}
+        )
     if re.search(r"\bwhich\b|\bwhat\b|\btop\b|\bbest\b|\bworst\b", text) and re.search(
         r"\bcampaigns?\b", text
     ):
@@ -123,7 +127,7 @@ def recognise(message: str) -> Intent | None:
             return Intent(
                 "rank_campaigns",
                 "rank_campaigns",
-                {"kpi": kpi, "order": order, "days": _days(text, 30, (7, 14, 30, 90))},
+                {"kpi": kpi, "order": order, "days": _days(text, 30, (7, 14, 30, 90)), **only},
             )
     if re.search(r"forecast|month[- ]end|end of (?:the )?month|projected?|projection", text):
         return Intent("forecast_month_end", "forecast_month_end", {})
@@ -234,7 +238,7 @@ def _compose_drivers(w: Writer, call: Call) -> None:
     r = call.result
     assert r is not None
     kpi, cur = r["kpi"], r["currency"]
-    label = KPI_LABELS[kpi]
+    label = KPI_LABELS[kpi] + (f" on {fmt.label(r['platform'])}" if r.get("platform") else "")
     if r["value"] is None or r["previous"] is None or r["change_pct"] is None:
         w.say(f"{label} cannot be compared for {_period(w, call)} against the days before:")
         w.say(" ".join(r["notes"]) or "there is no data in one of the periods.")
@@ -383,7 +387,7 @@ def _compose_rank(w: Writer, call: Call) -> None:
     r = call.result
     assert r is not None
     kpi, cur = r["kpi"], r["currency"]
-    label = KPI_LABELS[kpi]
+    label = KPI_LABELS[kpi] + (f" on {fmt.label(r['platform'])}" if r.get("platform") else "")
     if not r["campaigns"]:
         w.say(f"No campaign has a defined {label} over {_period(w, call)}.")
         return

@@ -75,6 +75,7 @@ class DriversArgs(_Args):
     days: Literal[7, 14, 30] = Field(
         7, description="Compare the last N complete days with the N days before them."
     )
+    platform: Platform | None = Field(None, description="Only this platform's campaigns (default: all).")
 
 
 class PacingArgs(_Args):
@@ -90,6 +91,7 @@ class RankArgs(_Args):
     order: Literal["best", "worst"] = Field("best", description="best or worst first (CPA: lowest is best).")
     days: Literal[7, 14, 30, 90] = Field(30, description="The last N complete days.")
     limit: int = Field(3, ge=1, le=10)
+    platform: Platform | None = Field(None, description="Only this platform's campaigns (default: all).")
 
 
 class WhatIfArgs(_Args):
@@ -179,7 +181,7 @@ class ToolContext:
         return Decimal(1).scaleb(-minor_unit_exponent(self.client.currency))
 
     def daily(
-        self, lo: dt.date, hi: dt.date
+        self, lo: dt.date, hi: dt.date, platform: str | None = None
     ) -> tuple[dict[uuid.UUID, tuple[str, str]], list[tuple[uuid.UUID, dt.date, Sums]], list[str]]:
         """Campaign-total rows of the client in its own currency; rows in other currencies are named, not
         converted (the dashboard converts; these tools compare like with like)."""
@@ -187,6 +189,8 @@ class ToolContext:
         rows: list[tuple[uuid.UUID, dt.date, Sums]] = []
         other: set[str] = set()
         for r in self.uow.session.execute(_DAILY_SQL, {"client": self.client.id, "lo": lo, "hi": hi}):
+            if platform is not None and r[2] != platform:
+                continue
             if r[4] != self.client.currency:
                 other.add(r[4])
                 continue
@@ -252,7 +256,7 @@ def kpi_drivers(ctx: ToolContext, args: DriversArgs) -> dict[str, Any]:
     from strategist.domain import drivers as drv
 
     start, end, pstart, pend = _window(ctx, args.days)
-    camps, rows, other = ctx.daily(pstart, end)
+    camps, rows, other = ctx.daily(pstart, end, args.platform)
     cur: dict[uuid.UUID, Sums] = defaultdict(Sums)
     prev: dict[uuid.UUID, Sums] = defaultdict(Sums)
     for cid, day, s in rows:
@@ -265,6 +269,7 @@ def kpi_drivers(ctx: ToolContext, args: DriversArgs) -> dict[str, Any]:
     value, previous = kpi_value(tot_c, args.kpi, ctx.money_q), kpi_value(tot_p, args.kpi, ctx.money_q)
     out: dict[str, Any] = {
         "kpi": args.kpi,
+        "platform": args.platform,
         "currency": ctx.client.currency,
         "period": {"start": start, "end": end, "days": args.days},
         "comparison_period": {"start": pstart, "end": pend, "days": args.days},
@@ -423,7 +428,7 @@ def forecast_month_end(ctx: ToolContext, args: ForecastArgs) -> dict[str, Any]:
 
 def rank_campaigns(ctx: ToolContext, args: RankArgs) -> dict[str, Any]:
     start, end, _, _ = _window(ctx, args.days)
-    camps, rows, other = ctx.daily(start, end)
+    camps, rows, other = ctx.daily(start, end, args.platform)
     sums: dict[uuid.UUID, Sums] = defaultdict(Sums)
     for cid, _, s in rows:
         sums[cid].add(s.spend, s.impressions, s.clicks, s.conversions, s.revenue)
@@ -447,6 +452,7 @@ def rank_campaigns(ctx: ToolContext, args: RankArgs) -> dict[str, Any]:
     ranked.sort(key=lambda r: (-Decimal(r["value"]) if descending else Decimal(r["value"]), r["campaign"]))
     return {
         "kpi": args.kpi,
+        "platform": args.platform,
         "order": args.order,
         "currency": ctx.client.currency,
         "period": {"start": start, "end": end, "days": args.days},
