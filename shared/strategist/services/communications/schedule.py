@@ -59,3 +59,73 @@ def enqueue_due(
             counts["errors"] += 1
             log.exception("could not enqueue communication %s", comm_id)
     return counts
+
+
+def dead_letter_queue_url(queue_url: str) -> str:
+    """The DLQ named by the queue's redrive policy (so no second setting can drift from the template)."""
+    import json
+
+    from strategist.adapters.aws.clients import aws_client
+
+    if not queue_url:
+        return ""
+    sqs = aws_client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"]).get(
+        "Attributes", {}
+    )
+    if "RedrivePolicy" not in attrs:
+        return ""
+    arn = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"]
+    _, _, _, _, account, name = arn.split(":", 5)
+    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def record_dead_letters(
+    uow_factory: Callable[[], UnitOfWork], dlq_url: str, *, max_messages: int = 100
+) -> dict[str, int]:
+    """Look at (never delete) what sits in the dead-letter queue and make sure each communication it names shows
+    why: the worker records the reason on the last receive, but a Lambda killed by its timeout cannot, so this
+    catches those. Messages stay in the DLQ for an operator to redrive; an unparseable one, or one naming no
+    known communication, has no row to mark and is only counted (and logged) here."""
+    import json
+
+    from strategist.adapters.aws.clients import aws_client
+
+    sqs = aws_client("sqs")
+    counts = {"seen": 0, "marked": 0, "orphans": 0}
+    seen_ids: set[str] = set()
+    while counts["seen"] < max_messages:
+        msgs = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=60
+        ).get("Messages", [])
+        fresh = [m for m in msgs if m["MessageId"] not in seen_ids]
+        if not fresh:
+            break
+        for m in fresh:
+            seen_ids.add(m["MessageId"])
+            counts["seen"] += 1
+            try:
+                data = json.loads(m["Body"])
+                tenant_id, comm_id = uuid.UUID(data["tenant_id"]), uuid.UUID(data["communication_id"])
+            except (ValueError, KeyError, TypeError):
+                counts["orphans"] += 1
+                log.error("dead-lettered communications message %s is unparseable", m["MessageId"])
+                continue
+            with uow_factory() as uow:
+                uow.set_tenant(tenant_id)
+                comm = uow.session.get(ClientCommunication, comm_id)
+                if comm is None:
+                    counts["orphans"] += 1
+                    log.error("dead-lettered message names unknown communication %s", comm_id)
+                    continue
+                if comm.status in {"dead_lettered", "sent", "suppressed", "failed", "partially_sent"}:
+                    continue
+                last = (
+                    comm.failure_reason
+                    or "no error was recorded (the worker was probably stopped by its timeout)"
+                )
+                comm.status = "dead_lettered"
+                comm.failure_reason = f"dead-lettered: receive limit reached; last: {last}"[:2000]
+                comm.updated_at = dt.datetime.now(dt.UTC)
+                counts["marked"] += 1
+    return counts
