@@ -5,11 +5,11 @@
 # with `sam build` before deploying.
 FROM public.ecr.aws/lambda/python:3.12
 
-# The AL2023 Lambda base image ships microdnf (also reachable as dnf). DejaVu is the report's font (it is the
+# The AL2023 Lambda base images ship microdnf (no full dnf). DejaVu is the report's font (it is the
 # first family in the report's CSS); fontconfig needs a writable cache directory at run time (/tmp on Lambda).
-RUN dnf install -y pango dejavu-sans-fonts fontconfig \
-    && dnf clean all \
-    && rm -rf /var/cache/dnf
+RUN microdnf install -y pango dejavu-sans-fonts fontconfig \
+    && microdnf clean all \
+    && rm -rf /var/cache/dnf /var/cache/yum
 ENV FONTCONFIG_PATH=/etc/fonts XDG_CACHE_HOME=/tmp
 
 ARG FUNCTION

@@ -20,6 +20,7 @@ TODAY = dt.datetime.now(dt.UTC).date()
 # the last complete Monday-Sunday week (what period=last_week means for a UTC client)
 WEEK_END = TODAY - dt.timedelta(days=TODAY.isoweekday())
 WEEK_START = WEEK_END - dt.timedelta(days=6)
+FOOTER = 'Acme & Co "Confidential" <b>not bold</b>'
 
 
 def seed_metrics(world, client_index: int = 0, days: int = 21) -> dict[str, uuid.UUID]:
@@ -98,8 +99,17 @@ def add_connection(world, platform: str, *, client_index: int = 0, data_through=
 
 @pytest.fixture(scope="module")
 def world(make_tenant_module):
+    from sqlalchemy import update
+
+    from strategist.adapters.db.models import Client
+    from strategist.bootstrap import system_unit_of_work
+
     w = make_tenant_module()
     seed_metrics(w)
+    with system_unit_of_work("test") as uow:
+        uow.set_tenant(w.tenant_id)
+        branding = {"sender_name": "Acme Media", "primary_color": "#7c3aed", "footer_text": FOOTER}
+        uow.session.execute(update(Client).where(Client.id == w.clients[0]).values(branding=branding))
     add_connection(
         w, "google_ads", data_through=TODAY - dt.timedelta(days=1), data_as_of=dt.datetime.now(dt.UTC)
     )
@@ -145,6 +155,7 @@ def test_pdf_has_client_period_kpis_and_charts(api, world, report):
     assert data["client"]["name"] in flat
     assert f"Week {WEEK_START.isocalendar().week}" in flat
     assert "Strong week for search." in flat
+    assert "Acme Media" in flat and FOOTER in flat  # white-label header and footer, text exactly as given
     spend = Decimal(data["dashboard"]["overview"]["spend"]["value"])
     assert f"USD {spend:,.2f}" in flat, flat  # the KPI table shows the dashboard's spend
     conversions = Decimal(data["dashboard"]["overview"]["conversions"]["value"])

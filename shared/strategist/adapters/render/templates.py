@@ -8,8 +8,9 @@ REPORT_TEMPLATE = r"""<!DOCTYPE html>
 <title>{{ r.title }} - {{ r.client.name }} - {{ r.period.description }}</title>
 <style>
 @page { size: A4; margin: 16mm 14mm 18mm 14mm;
-  @bottom-left { content: "{{ r.agency.footer }}"; font-size: 8pt; color: #6b7280; }
-  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; color: #6b7280; } }
+  @bottom-left { content: element(footer); }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-family: "DejaVu Sans", sans-serif;
+                  font-size: 8pt; color: #6b7280; } }
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 9.5pt; color: #111827; margin: 0; }
 header { border-bottom: 3px solid {{ r.agency.primary_color }}; padding-bottom: 8px; margin-bottom: 12px; }
 header .agency { color: {{ r.agency.primary_color }}; font-weight: bold; font-size: 10pt; }
@@ -30,9 +31,11 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .chart { display: block; margin: 6px 0; }
 ul { margin: 4px 0; padding-left: 18px; } li { margin-bottom: 3px; }
 .small { font-size: 8pt; }
+.footer { position: running(footer); font-size: 8pt; color: #6b7280; }
 </style>
 </head>
 <body>
+<div class="footer">{{ r.agency.footer }}</div>
 <header>
   <div class="agency">{{ r.agency.name }}</div>
   <h1>{{ r.title }}</h1>

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 import uuid
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -74,6 +75,11 @@ def _d(value: Any) -> Decimal | None:
 
 def _q2(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _colour(value: Any, default: str) -> str:
+    """Only #rrggbb reaches the stylesheet (branding is validated on input; this holds for older rows too)."""
+    return value if isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value) else default
 
 
 def label(platform: str) -> str:
@@ -516,7 +522,8 @@ def build(
         f"Period {start.isoformat()} to {end.isoformat()} in the client's reporting time zone "
         f"({client.reporting_timezone}); compared with the same number of days immediately before "
         f"({previous.start.isoformat()} to {previous.end.isoformat()}).",
-        *dash["methodology"],
+        # the dashboard's own notes, less the two about its period presets and its top-10 list (not in a report)
+        *(m for m in dash["methodology"] if not m.startswith(("Period ", "Top campaigns"))),
         "Attribution windows by platform: "
         + (
             "; ".join(f"{label(p)}: {', '.join(w)}" for p, w in sorted(windows_by_platform.items()))
@@ -569,9 +576,9 @@ def build(
         },
         "agency": {
             "name": branding.get("sender_name") or (tenant.name if tenant else ""),
-            "primary_color": branding.get("primary_color") or "#1f2937",
-            "accent_color": branding.get("accent_color") or "#2563eb",
-            "footer": (branding.get("footer_text") or "").replace('"', "'").replace("\\", "/"),
+            "primary_color": _colour(branding.get("primary_color"), "#1f2937"),
+            "accent_color": _colour(branding.get("accent_color"), "#2563eb"),
+            "footer": branding.get("footer_text") or "",
         },
         "period": {
             "start": start,

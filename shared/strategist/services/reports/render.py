@@ -40,24 +40,30 @@ def download_name(title: str, client_name: str, start: str, end: str, ext: str) 
 
 
 def charts(data: dict[str, Any]) -> dict[str, str]:
+    """A platform keeps its colour in every chart (palette order of the trend series)."""
     trends = data["dashboard"]["performance_trends"]
     dates = [dt.date.fromisoformat(p["date"]) for p in trends["totals"]]
+    colour = {s["platform"]: svg.PALETTE[i % len(svg.PALETTE)] for i, s in enumerate(trends["series"])}
     spend_series = [
-        svg.Series(label(s["platform"]), [float(p["spend"]) for p in s["points"]]) for s in trends["series"]
+        svg.Series(label(s["platform"]), [float(p["spend"]) for p in s["points"]], colour[s["platform"]])
+        for s in trends["series"]
     ]
     conv = [
-        svg.Series("All platforms", [float(p["conversions"]) for p in trends["totals"]], "#16a34a"),
+        svg.Series("All platforms", [float(p["conversions"]) for p in trends["totals"]], "#111827"),
         *(
-            svg.Series(label(s["platform"]), [float(p["conversions"]) for p in s["points"]])
+            svg.Series(
+                label(s["platform"]), [float(p["conversions"]) for p in s["points"]], colour[s["platform"]]
+            )
             for s in trends["series"]
             if len(trends["series"]) > 1
         ),
     ]
     platforms = data["platforms"]
     total_conv = sum(float(p["conversions"]) for p in platforms)
+    currency = data["currency"]
     return {
         "spend_trend": svg.line_chart(
-            f"Daily spend by platform ({data['currency']})",
+            f"Daily spend by platform ({currency})",
             dates,
             spend_series or [svg.Series("Spend", [0.0] * len(dates))],
         ),
@@ -66,10 +72,13 @@ def charts(data: dict[str, Any]) -> dict[str, str]:
             "Share of spend and of conversions by platform",
             [p["label"] for p in platforms],
             [
-                svg.Series("Share of spend", [float(p["share_of_spend_pct"] or 0) for p in platforms]),
+                svg.Series(
+                    "Share of spend", [float(p["share_of_spend_pct"] or 0) for p in platforms], "#64748b"
+                ),
                 svg.Series(
                     "Share of conversions",
                     [float(p["conversions"]) * 100 / total_conv if total_conv else 0.0 for p in platforms],
+                    "#16a34a",
                 ),
             ],
         ),

@@ -429,8 +429,13 @@ def process_message(
         render_and_store(uow, principal, report, now=now, currency=currency)
         outcome = "rendered"
     if report.schedule_id is not None and report.status == "ready":
-        send(uow, principal, report.id, ReportSend(), report=report, now=now)
-        outcome += " and sent"
+        try:
+            with uow.session.begin_nested():
+                send(uow, principal, report.id, ReportSend(), report=report, now=now)
+            outcome += " and sent"
+        except ValidationFailed as exc:  # e.g. no recipients: retrying cannot help; the report stays ready
+            report.error = f"not sent: {exc}"
+            outcome += ", not sent"
     return {"report_id": str(report_id), "outcome": outcome, "version": report.version}
 
 

@@ -182,6 +182,10 @@ RULE = (
 )
 
 
+def _stamp(at: dt.datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def lag_hours(platform: str) -> int:
     return FINALITY_LAG_HOURS.get(platform, DEFAULT_LAG_HOURS)
 
@@ -208,8 +212,8 @@ def finality(
             )
         if c.data_as_of is None or c.data_as_of < needed:
             reasons.append(
-                f"last synced {c.data_as_of.isoformat() if c.data_as_of else 'never'}; {c.platform} days are "
-                f"final {lag} h after they end, i.e. from {needed.isoformat()}"
+                f"last synced {_stamp(c.data_as_of) if c.data_as_of else 'never'}; {c.platform} days are final "
+                f"{lag} h after they end, i.e. from {_stamp(needed)}"
             )
         ok = not reasons
         final = final and ok
