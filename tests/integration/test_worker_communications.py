@@ -557,3 +557,33 @@ def test_job_marks_what_sits_in_the_dlq(stack: Any, world: Any) -> None:
 
     time.sleep(0)  # visibility 60 s: purge instead of waiting
     sqs.purge_queue(QueueUrl=dlq)
+
+
+def test_attachments_come_from_s3(stack: Any, world: Any) -> None:
+    from email import message_from_string
+    from email.policy import default as default_policy
+
+    from strategist.config import get_settings
+
+    key = f"reports/{uuid.uuid4()}.pdf"
+    pdf = b"%PDF-1.7\n" + uuid.uuid4().bytes * 100
+    boto3.client("s3", endpoint_url=stack.resources.endpoint).put_object(
+        Bucket=get_settings().data_bucket, Key=key, Body=pdf
+    )
+    to = f"pdf-{uuid.uuid4().hex[:8]}@example.com"
+    comm_id = _queue(
+        world,
+        recipients=[to],
+        message_type="report",
+        attachments=[{"filename": "November report.pdf", "content_type": "application/pdf", "s3_key": key}],
+    )
+    deliver(
+        {"tenant_id": str(world.tenant_id), "communication_id": str(comm_id)},
+        uow_factory=_factory,
+        senders=_senders(),
+    )
+    (raw,) = _sent_to(to)
+    mail = message_from_string(raw, policy=default_policy)
+    (att,) = list(mail.iter_attachments())
+    assert att.get_filename() == "November report.pdf" and att.get_content_type() == "application/pdf"
+    assert att.get_content() == pdf
