@@ -17,6 +17,7 @@ from strategist.http.schemas.alerts import (
     AlertRuleDefaults,
     AlertRuleListQuery,
     AlertRuleOut,
+    AlertRulePreviewOut,
     AlertRuleUpdate,
     AlertSnooze,
 )
@@ -134,6 +135,26 @@ def update_rule(ctx: RequestCtx) -> Result:
 def delete_rule(ctx: RequestCtx) -> Result:
     rules.delete_rule(ctx.uow, ctx.me, ctx.path["rule_id"])
     return Result(None, status=204)
+
+
+@api.route(
+    "/api/v1/alerts/rules/{rule_id}/preview",
+    "POST",
+    summary="Evaluate a rule now and show what it would fire, with the numbers, without changing any alert",
+    response=AlertRulePreviewOut,
+    path_params=RULE,
+    min_role=Role.ANALYST,
+    envelope_key="preview",
+    tags=TAGS,
+    guard=_rule_visible,
+)
+def preview_rule(ctx: RequestCtx) -> AlertRulePreviewOut:
+    """Each finding is firing (with its title and message), clear, or unknown (not enough data, with the reason);
+    live_alert_id names the alert an evaluation would update."""
+    from strategist.services.alerts import evaluate
+
+    preview = evaluate.preview(ctx.uow, rules.get_rule(ctx.uow, ctx.me, ctx.path["rule_id"]))
+    return AlertRulePreviewOut.model_validate(preview)
 
 
 @api.route(

@@ -391,3 +391,42 @@ def test_tracking_stopped_and_connection_broken_fire_and_resolve(api, make_tenan
     _run(w, NOW + dt.timedelta(minutes=30))
     [stale] = _alerts(api, w, rule_id=broken["id"], state="open")
     assert "has not synced for over 48 hours" in stale["title"]
+
+
+def test_preview_evaluates_without_writing(api, world, stack, make_tenant):
+    camp = _campaign(world)
+    _metrics(world, camp, {TODAY - dt.timedelta(days=i): (100.0, 200, 5.0) for i in range(1, 8)})
+    rule = _rule(api, world, name="Preview me", kind="threshold", scope="campaign", campaign_id=str(camp),
+                 params={"metric": "cpc", "comparator": "gte", "value": "0.5", "window_days": 7})  # fmt: skip
+    url = f"{RULES}/{rule['id']}/preview"
+    audit_before = _db(stack, "SELECT count(*) FROM audit_log WHERE tenant_id = :t", t=world.tenant_id)[0][0]
+    r = api.post(url, json={}, headers=world.analyst.headers)
+    assert r.status_code == 200, r.text
+    [f] = r.json()["preview"]["findings"]
+    assert f["status"] == "firing" and f["evidence"]["observed"] == 0.5 and f["live_alert_id"] is None
+    assert r.json()["preview"]["client_today"] == str(dt.datetime.now(dt.UTC).date())
+    assert _alerts(api, world, rule_id=rule["id"]) == []
+    assert (
+        _db(stack, "SELECT count(*) FROM audit_log WHERE tenant_id = :t", t=world.tenant_id)[0][0]
+        == audit_before
+    )
+    assert api.post(url, json={}, headers=world.viewer.headers).status_code == 403
+    other = make_tenant()
+    assert api.post(url, json={}, headers=other.owner.headers).status_code == 404
+    foreign = api.post(
+        f"{RULES}/defaults", json={"client_id": str(world.clients[0])}, headers=other.owner.headers
+    )
+    assert foreign.status_code == 422 and "body.client_id" in foreign.text
+    # a viewer may not change alert state either
+    _run(world)
+    [a] = _alerts(api, world, rule_id=rule["id"])
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    assert (
+        api.post(
+            f"{ALERTS}/{a['id']}/snooze", json={"until": until}, headers=world.viewer.headers
+        ).status_code
+        == 403
+    )
+    assert api.post(f"{ALERTS}/{a['id']}/resolve", json={}, headers=world.viewer.headers).status_code == 403
+    again = api.post(url, json={}, headers=world.analyst.headers).json()["preview"]["findings"][0]
+    assert again["live_alert_id"] == a["id"]

@@ -280,3 +280,22 @@ class AlertOut(Out):
     resolved_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class FindingOut(Out):
+    object_key: str
+    status: Literal["firing", "clear", "unknown"]
+    title: str | None
+    message: str | None
+    live_alert_id: uuid.UUID | None = Field(None, description="The live alert an evaluation would update.")
+    evidence: dict[str, Any]
+
+
+class AlertRulePreviewOut(Out):
+    rule_id: uuid.UUID
+    evaluated_at: dt.datetime
+    client_today: dt.date = Field(
+        description="The client's local date; the latest day judged is the day before."
+    )
+    data_as_of: dt.datetime | None
+    findings: list[FindingOut]

@@ -308,6 +308,29 @@ def run(
     return report
 
 
+def preview(uow: UnitOfWork, rule: AlertRule, now: dt.datetime | None = None) -> dict[str, Any]:
+    """What the rule would find now, without changing any alert (no writes): for trying a rule's params."""
+    from strategist.adapters.db.uow import jsonable
+
+    now = now or dt.datetime.now(dt.UTC)
+    client = uow.session.get(Client, rule.client_id)
+    assert client is not None
+    data = load_client(uow, client, now)
+    findings = evaluate_rule(uow, rule, data)
+    live = lifecycle.live_alerts(uow, rule)
+    return jsonable({
+        "rule_id": rule.id,
+        "evaluated_at": now,
+        "client_today": data.today,
+        "data_as_of": data.data_as_of,
+        "findings": [
+            {"object_key": f.object_key, "status": f.status, "title": f.title or None, "message": f.message or None,
+             "live_alert_id": live[f.object_key].id if f.object_key in live else None, "evidence": f.evidence}
+            for f in findings
+        ],
+    })  # fmt: skip
+
+
 def install_defaults_for(uow_factory: UowFactory, tenant_id: uuid.UUID, client_id: uuid.UUID) -> int:
     system = Principal(tenant_id=tenant_id, user_id=None, role=Role.OWNER, client_ids=None)
     with uow_factory() as uow:

@@ -54,7 +54,8 @@ def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
         model = PARAMS_MODEL[kind].model_validate(params)
     except ValidationError as exc:
         problems = [
-            FieldProblem(".".join(["body.params", *(str(p) for p in e["loc"])]), e["msg"]) for e in exc.errors()
+            FieldProblem(".".join(["body.params", *(str(p) for p in e["loc"])]), e["msg"])
+            for e in exc.errors()
         ]
         raise ValidationFailed(
             "; ".join(f"{p.field}: {p.reason}" for p in problems), fields=problems
@@ -62,7 +63,9 @@ def validate_params(kind: RuleKind, params: dict[str, Any]) -> dict[str, Any]:
     return jsonable(model.model_dump(mode="json"))
 
 
-def _client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID, field: str = "body.client_id") -> Client:
+def _client(
+    uow: UnitOfWork, principal: Principal, client_id: uuid.UUID, field: str = "body.client_id"
+) -> Client:
     principal.require_client(client_id)
     client = uow.session.scalar(select(Client).where(Client.id == client_id, Client.deleted_at.is_(None)))
     if client is None:
@@ -81,10 +84,13 @@ def _check_target(
         )
     if scope == Scope.PLATFORM:
         raise ValidationFailed.one(
-            "body.params.monthly_target", "required for scope platform: the client's budget covers every platform"
+            "body.params.monthly_target",
+            "required for scope platform: the client's budget covers every platform",
         )
     if scope == Scope.CAMPAIGN and (campaign is None or campaign.budget_amount is None):
-        raise ValidationFailed.one("body.params.monthly_target", "required: the campaign has no budget on record")
+        raise ValidationFailed.one(
+            "body.params.monthly_target", "required: the campaign has no budget on record"
+        )
 
 
 def _check_recipients(channels: list[str], recipients: list[str]) -> None:
@@ -95,7 +101,9 @@ def _check_recipients(channels: list[str], recipients: list[str]) -> None:
     for i, r in enumerate(recipients):
         kind = classify_recipient(r)
         if kind is None:
-            raise ValidationFailed.one(f"body.recipients.{i}", "not an e-mail address, an E.164 number or a URL")
+            raise ValidationFailed.one(
+                f"body.recipients.{i}", "not an e-mail address, an E.164 number or a URL"
+            )
         if kind[0] not in channels:
             raise ValidationFailed.one(
                 f"body.recipients.{i}", f"is a {kind[0]} recipient but channels does not include {kind[0]!r}"
