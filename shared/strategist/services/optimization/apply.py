@@ -59,15 +59,25 @@ def _now() -> dt.datetime:
 
 
 def get_recommendation(
-    uow: UnitOfWork, principal: Principal, rec_id: uuid.UUID
+    uow: UnitOfWork, principal: Principal, rec_id: uuid.UUID, *, lock: bool = False
 ) -> OptimizationRecommendation:
-    row = uow.session.execute(
+    """With ``lock``, the recommendation and the campaigns it changes are locked for the transaction, so two
+    concurrent applies (or an apply and an undo) cannot both pass the cooldown check."""
+    stmt = (
         select(OptimizationRecommendation)
         .join(Client, Client.id == OptimizationRecommendation.client_id)
         .where(OptimizationRecommendation.id == rec_id, Client.deleted_at.is_(None))
-    ).scalar_one_or_none()
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=OptimizationRecommendation)
+    row = uow.session.execute(stmt).scalar_one_or_none()
     if row is None or not principal.can_see_client(row.client_id):
         raise NotFound("recommendation not found")
+    ids = sorted({uuid.UUID(ch["campaign_id"]) for ch in row.changes}) if lock else []
+    if ids:
+        uow.session.execute(
+            select(Campaign.id).where(Campaign.id.in_(ids)).order_by(Campaign.id).with_for_update()
+        )
     return row
 
 
@@ -321,7 +331,7 @@ def apply(
 ) -> Outcome:
     actor = actor or principal.actor
     now = now or _now()
-    rec = get_recommendation(uow, principal, rec_id)
+    rec = get_recommendation(uow, principal, rec_id, lock=not dry_run)
     if not rec.changes:
         raise ValidationFailed.one(
             "recommendation",
@@ -410,7 +420,7 @@ def approve(
 ) -> Outcome:
     """An owner/admin who did not ask for the change approves it, and it is applied at once (same guards)."""
     now = now or _now()
-    rec = get_recommendation(uow, principal, rec_id)
+    rec = get_recommendation(uow, principal, rec_id, lock=True)
     why = dom.may_approve(principal.actor, rec.requested_by, ROLE_RANK[principal.role], ROLE_RANK[Role.ADMIN])
     if why:
         raise Forbidden(why)
@@ -442,7 +452,7 @@ def undo(
     """Restore what the platform held before the apply. Not subject to the cooldown or approvals: it returns to a
     state the platform already had."""
     now = now or _now()
-    rec = get_recommendation(uow, principal, rec_id)
+    rec = get_recommendation(uow, principal, rec_id, lock=True)
     if rec.status != "applied":
         raise Conflict(f"the recommendation is {rec.status}; only an applied one can be undone")
     applied = {a["campaign_id"] + a["action"]: a for a in rec.result.get("applied", [])}
