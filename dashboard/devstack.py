@@ -95,25 +95,32 @@ def _synced(base: str, demo: dict[str, Any]) -> bool:
     return True
 
 
-def make_viewer(base: str, demo: dict[str, Any]) -> tuple[str, str]:
-    """A client-viewer user of the first demo client, made the way an agency does it: invitation, then accept."""
+def make_user(
+    base: str, demo: dict[str, Any], role: str, client_ids: list[str] | None = None
+) -> tuple[str, str]:
+    """A user of the first demo tenant, made the way an agency does it: invitation, then accept."""
     tenant = demo["tenants"][0]
     headers = {"Authorization": f"Bearer {tenant['owner']['api_key']}"}
-    email = f"viewer-{int(time.time())}@client-demo.example"
+    email = f"{role.replace('_', '-')}-{time.time_ns()}@client-demo.example"
     r = httpx.post(
         f"{base}/api/v1/invitations",
-        json={"email": email, "role": "client_viewer", "client_ids": [tenant["viewer"]["client_id"]]},
+        json={"email": email, "role": role, "client_ids": client_ids or []},
         headers=headers,
     )
     r.raise_for_status()
-    password = "portal password 12345"
+    password = "dashboard password 12345"
     token = r.json()["data"]["accept_token"]
     r = httpx.post(
         f"{base}/api/v1/invitations/accept",
-        json={"token": token, "name": "Client contact", "password": password},
+        json={"token": token, "name": f"Demo {role}", "password": password},
     )
     r.raise_for_status()
     return email, password
+
+
+def make_viewer(base: str, demo: dict[str, Any]) -> tuple[str, str]:
+    """A client-viewer user of the first demo client."""
+    return make_user(base, demo, "client_viewer", [demo["tenants"][0]["viewer"]["client_id"]])
 
 
 def set_branding(base: str, demo: dict[str, Any]) -> None:

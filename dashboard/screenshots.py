@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devstack import CHROMIUM, CHROMIUM_FLAGS, make_viewer, running_stack, set_branding
+from devstack import CHROMIUM, CHROMIUM_FLAGS, make_user, make_viewer, running_stack, set_branding
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 
@@ -56,6 +56,47 @@ def main() -> int:
         page.locator("#chart-drivers").wait_for(state="visible")
         shoot("03-client-view", page)
 
+        # Recommendations: find, preview (dry run), apply (-> approval), then an admin approves and undoes.
+        recs = page.get_by_test_id("recommendations")
+        recs.get_by_role("button", name="Find recommendations").click()
+        item = recs.locator("li[data-rec-status]").first
+        item.wait_for()
+        preview = item.get_by_role("button", name="Preview (dry run)")
+        if preview.count():
+            preview.click()
+            item.get_by_test_id("rec-preview").wait_for()
+            recs.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            recs.screenshot(path=str(OUT / "03b-recommendation-preview.png"))
+            print("wrote", OUT / "03b-recommendation-preview.png")
+            item.get_by_role("button", name="Apply").click()
+            page.wait_for_function(
+                "() => { const li = document.querySelector('[data-testid=recommendations] li[data-rec-status]');"
+                " return li && ['pending_approval', 'applied'].includes(li.dataset.recStatus); }"
+            )
+        status = recs.locator("li[data-rec-status]").first.get_attribute("data-rec-status")
+        print("recommendation after apply:", status)
+        if status == "pending_approval":
+            admin_email, admin_password = make_user(base, demo, "admin")
+            admin = browser.new_context(base_url=base, viewport={"width": 1280, "height": 860})
+            admin.set_default_timeout(60_000)
+            apage = admin.new_page()
+            sign_in(apage, admin_email, admin_password)
+            apage.goto(f"/clients/{client}")
+            arecs = apage.get_by_test_id("recommendations")
+            arecs.locator("li[data-rec-status=pending_approval]").first.get_by_role(
+                "button", name="Approve and apply"
+            ).click()
+            arecs.locator("li[data-rec-status=applied]").first.wait_for()
+            arecs.locator("li[data-rec-status=applied]").first.get_by_role("button", name="Undo").click()
+            arecs.locator("li[data-rec-status=undone]").first.wait_for()
+            print("recommendation approved, applied and undone by an admin")
+            admin.close()
+        elif status == "applied":
+            recs.locator("li[data-rec-status=applied]").first.get_by_role("button", name="Undo").click()
+            recs.locator("li[data-rec-status=undone]").first.wait_for()
+            print("recommendation applied and undone")
+
         page.goto(f"/strategy?client={client}")
         page.get_by_label("Campaign name").fill("Spring launch")
         page.get_by_label("Total budget (USD)").fill("20000")
@@ -78,6 +119,7 @@ def main() -> int:
         sign_in(page, email, password)
         page.get_by_test_id("kpi-tiles").wait_for()
         page.locator("#chart-trend").wait_for(state="visible")
+        page.locator("#chart-drivers").wait_for(state="visible")
         shoot("06-client-portal", page)
         portal.close()
 

@@ -48,6 +48,16 @@ def test_sign_in_overview_refresh_and_sign_out(page: Any, world: Any, api: Any, 
     assert rows.locator("td:first-child a").all_inner_texts() == sorted(names, key=str.lower)
     assert page.locator("th[aria-sort=ascending]").inner_text().startswith("Client")
 
+    # PWA: the service worker is active and its cache holds the shell only, never API data.
+    assert page.evaluate("navigator.serviceWorker.ready.then((r) => r.active.scriptURL)").endswith("/sw.js")
+    page.reload()  # now controlled by the worker, which sees every request
+    page.get_by_test_id("overview-table").wait_for()
+    cached = page.evaluate(
+        "caches.open('ms-shell-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
+    )
+    assert any(u.endswith("/") for u in cached) and any("/assets/" in u for u in cached)
+    assert not [u for u in cached if "/api/" in u or "/health" in u]
+
     # A reload resumes the session with the refresh token, which rotates (the old one is spent).
     first = page.evaluate("sessionStorage.getItem('ms.refresh')")
     page.reload()
