@@ -1,4 +1,5 @@
 import { api, items } from "../api.js";
+import { live } from "../live.js";
 import { goalCheck, pool, errorText } from "./util.js";
 
 // The agency overview: one row per client from the analytics dashboard of that client (spend, ROAS, CPA with
@@ -21,8 +22,18 @@ export function overviewPage() {
     asOf: null,
     alertsKnown: true,
 
+    _unsubscribe: null,
+
     async init() {
+      // Live updates (when a transport is connected): new metrics or alert changes refresh the table.
+      this._unsubscribe = live.on("*", (e) => {
+        if (/^(metrics|alert|connection)\./.test(e.type || "")) this.load();
+      });
       await this.load();
+    },
+
+    destroy() {
+      this._unsubscribe?.();
     },
 
     async load() {
