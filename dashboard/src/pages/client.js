@@ -62,6 +62,14 @@ export function clientPage() {
     recBusy: {},
     recPreview: {},
     optimizing: false,
+    reports: [],
+    reportsError: "",
+    reportBusy: {},
+    reportForm: { period: "last_month", busy: false, error: "" },
+    reportPreview: null,
+    sendForm: { id: null, recipients: "", message: "", busy: false, error: "" },
+    schedules: [],
+    scheduleForm: { open: false, frequency: "monthly", recipients: "", busy: false, error: "" },
     chat: { open: false, input: "", busy: false, error: "", conversationId: null, messages: [] },
     KPIS,
     TREND_METRICS,
@@ -120,6 +128,7 @@ export function clientPage() {
         this.loadExperiments();
         this.loadAlerts();
         this.loadRecs();
+        this.loadReports();
         if (this.insightId) this.loadInsight();
       } catch (exc) {
         if (exc.status === 403 || exc.status === 404) this.denied = true;
@@ -462,6 +471,110 @@ export function clientPage() {
         await this.$nextTick();
         const log = document.getElementById("chat-log");
         if (log) log.scrollTop = log.scrollHeight;
+      }
+    },
+
+    // -- reports (issue 7): generate, preview, send, schedule --------------------------------------------------
+    async loadReports() {
+      this.reportsError = "";
+      try {
+        const [reports, schedules] = await Promise.all([
+          api.get("/api/v1/reports", { client_id: this.clientId, limit: 10 }),
+          api.get("/api/v1/report-schedules", { client_id: this.clientId, limit: 20 }),
+        ]);
+        this.reports = items(reports);
+        this.schedules = items(schedules);
+      } catch (exc) {
+        this.reportsError = errorText(exc);
+      }
+    },
+
+    async generateReport() {
+      const f = this.reportForm;
+      f.busy = true;
+      f.error = "";
+      try {
+        const report = await api.post("/api/v1/reports/generate", { client_id: this.clientId, period: f.period });
+        Alpine.store("app").notify(
+          report.status === "ready" ? `Report ready: ${report.title}.` : `Report ${report.status}: ${report.finality?.reason || ""}`,
+          "success",
+        );
+        await this.loadReports();
+        if (report.status === "ready") await this.previewReport(report);
+      } catch (exc) {
+        f.error = exc.detail || errorText(exc);
+      } finally {
+        f.busy = false;
+      }
+    },
+
+    async previewReport(report) {
+      this.reportBusy = { ...this.reportBusy, [report.id]: "preview" };
+      try {
+        const full = await api.get(`/api/v1/reports/${report.id}`);
+        this.reportPreview = full;
+        await this.$nextTick();
+        document.getElementById("report-preview")?.focus();
+      } catch (exc) {
+        Alpine.store("app").notify(errorText(exc), "error");
+      } finally {
+        this.reportBusy = { ...this.reportBusy, [report.id]: null };
+      }
+    },
+
+    splitEmails(text) {
+      return (text || "")
+        .split(/[,;\s]+/)
+        .map((s) => s.trim())
+        .filter(Boolean);
+    },
+
+    async sendReport(report) {
+      const f = this.sendForm;
+      f.busy = true;
+      f.error = "";
+      try {
+        const body = {};
+        const recipients = this.splitEmails(f.recipients);
+        if (recipients.length) body.recipients = recipients;
+        if (f.message.trim()) body.message = f.message.trim();
+        await api.post(`/api/v1/reports/${report.id}/send`, body);
+        Object.assign(f, { id: null, recipients: "", message: "" });
+        Alpine.store("app").notify("Report queued for sending.", "success");
+        await this.loadReports();
+      } catch (exc) {
+        f.error = exc.detail || errorText(exc);
+      } finally {
+        f.busy = false;
+      }
+    },
+
+    async createSchedule() {
+      const f = this.scheduleForm;
+      f.busy = true;
+      f.error = "";
+      try {
+        const body = { client_id: this.clientId, frequency: f.frequency };
+        const recipients = this.splitEmails(f.recipients);
+        if (recipients.length) body.recipients = recipients;
+        await api.post("/api/v1/report-schedules", body);
+        Object.assign(f, { open: false, recipients: "" });
+        Alpine.store("app").notify("Schedule saved.", "success");
+        await this.loadReports();
+      } catch (exc) {
+        f.error = exc.detail || errorText(exc);
+      } finally {
+        f.busy = false;
+      }
+    },
+
+    async deleteSchedule(schedule) {
+      try {
+        await api.del(`/api/v1/report-schedules/${schedule.id}`);
+        Alpine.store("app").notify("Schedule deleted.", "success");
+        await this.loadReports();
+      } catch (exc) {
+        Alpine.store("app").notify(exc.detail || errorText(exc), "error");
       }
     },
   };
