@@ -41,13 +41,34 @@ TAGS = ("competitors",)
     min_role=Role.ANALYST,
     envelope_key="upload",
     tags=TAGS,
-    content_types=("application/json", "text/csv"),
+    content_types=("application/json", "text/csv", "multipart/form-data"),
 )
 def upload(ctx: RequestCtx) -> Result:
     """CSV: the file exactly as Google Ads exports it (title and date-range rows, then 'Display URL domain',
-    'Impression share', 'Overlap rate', ...; comma or tab separated, UTF-8 or UTF-16), with ?client_id=. The same
-    file twice for a client is a 409."""
+    'Impression share', 'Overlap rate', ...; comma or tab separated, UTF-8 or UTF-16), either as the body
+    (text/csv, ?client_id=) or as the `file` field of a multipart/form-data form (with a `client_id` field or
+    query parameter), as a browser sends it. The same file twice for a client is a 409."""
     q = ctx.query
+    if ctx.content_type == "multipart/form-data":
+        fields, filename = _form(ctx)
+        client = fields.get("client_id", b"").decode(errors="replace").strip() or (
+            str(q.client_id) if q.client_id else ""
+        )
+        try:
+            client_id = uuid.UUID(client)
+        except ValueError as exc:
+            raise ValidationFailed.one("form.client_id", "required: the client's id (a UUID)") from exc
+        if not fields.get("file", b"").strip():
+            raise ValidationFailed.one("form.file", "required: the auction insights CSV")
+        out = svc.upload(
+            ctx.uow,
+            ctx.me,
+            client_id=client_id,
+            kind="auction_insights",
+            raw=fields["file"],
+            filename=q.filename or filename,
+        )
+        return Result(out, status=201, message="Auction insights uploaded")
     if ctx.content_type == "text/csv":
         if q.client_id is None:
             raise ValidationFailed.one("query.client_id", "required with a CSV body")
@@ -75,6 +96,31 @@ def upload(ctx: RequestCtx) -> Result:
         ctx.uow, ctx.me, client_id=body.client_id, kind=body.kind, records=records, filename=q.filename
     )
     return Result(out, status=201, message="Competitor data uploaded")
+
+
+def _form(ctx: RequestCtx) -> tuple[dict[str, bytes], str | None]:
+    """The fields of a multipart/form-data body (stdlib parser) and the uploaded file's name."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    header = ctx.headers.get("content-type", "")
+    if "boundary=" not in header:
+        raise ValidationFailed.one("header.Content-Type", "multipart/form-data needs a boundary parameter")
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + header.encode("latin-1", errors="replace") + b"\r\n\r\n" + ctx.raw_body
+    )
+    if not message.is_multipart():
+        raise ValidationFailed.one("body", "not a multipart/form-data body")
+    fields: dict[str, bytes] = {}
+    filename = None
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        fields[str(name)] = part.get_payload(decode=True) or b""
+        if name == "file":
+            filename = part.get_filename()
+    return fields, filename
 
 
 @api.route(
