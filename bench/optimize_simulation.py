@@ -188,6 +188,7 @@ def run_seed(seed: int, weeks: int, campaigns: int, history: int) -> dict[str, A
                     lambda: bootstrap.system_unit_of_work("bench"),
                     platforms,
                     today=today,
+                    now=dt.datetime.combine(today, dt.time(5), tzinfo=dt.UTC),  # cooldowns in simulated time
                     tenant_ids=[world.tenant_id],
                 )
                 applied += int(totals.get("applied", 0))
@@ -208,6 +209,19 @@ def run_seed(seed: int, weeks: int, campaigns: int, history: int) -> dict[str, A
                     new_today - dt.timedelta(days=1),
                 )
             end = start + dt.timedelta(days=7 * weeks - 1)
+            engine = create_engine(stack.owner_url())
+            with engine.connect() as c:
+                blocked = [
+                    r[0].split(" (recommendation")[0].split(":")[-1].strip()[:60]
+                    for r in c.execute(
+                        text(
+                            "SELECT result->>'auto_apply_blocked' FROM optimization_recommendations "
+                            "WHERE tenant_id = :t AND result ? 'auto_apply_blocked'"
+                        ),
+                        {"t": world.tenant_id},
+                    )
+                ]
+            engine.dispose()
             # the optimized world is the stack's simulator: read its truth over the same days
             optimized = _totals(httpx.Client(base_url=stack.sim_url), spec, start, end)
             baseline = _totals(twin, spec, start, end)
@@ -229,6 +243,7 @@ def run_seed(seed: int, weeks: int, campaigns: int, history: int) -> dict[str, A
         "conversions_per_spend_uplift_pct": (cps_o / cps_b - 1) * 100,
         "revenue_uplift_pct": (optimized["revenue"] / baseline["revenue"] - 1) * 100,
         "runs": runs,
+        "blocked_reasons": {r: blocked.count(r) for r in sorted(set(blocked))},
         "seconds": time.perf_counter() - t0,
     }
 

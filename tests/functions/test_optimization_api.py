@@ -297,3 +297,49 @@ def test_manual_recommendations_cannot_be_applied(api, world):
         f"/api/v1/recommendations/{bid['id']}/apply", json={"dry_run": False}, headers=world.analyst.headers
     )
     assert r.status_code == 422 and "manual change" in r.text
+
+
+def test_a_proposed_budget_plan_becomes_one_recommendation_with_capped_changes(api, world, other):
+    from strategist.adapters.db.models import BudgetOptimization
+    from strategist.bootstrap import system_unit_of_work
+
+    a = make_campaign(world, days=5, spend=100, conversions=1)
+    b = make_campaign(world, days=5, spend=50, conversions=1)
+    with system_unit_of_work("test") as uow:
+        uow.set_tenant(world.tenant_id)
+        bo = BudgetOptimization(
+            tenant_id=world.tenant_id,
+            client_id=world.clients[0],
+            mode="max_revenue",
+            currency="USD",
+            status="proposed",
+            request={"level": "campaign"},
+            result={
+                "level": "campaign",
+                "period_days": 30,
+                "changes": [
+                    {"item": str(a), "current": "3000", "proposed": "3600"},  # +20 %
+                    {"item": str(b), "current": "1500", "proposed": "3000"},  # +100 %: capped at +30 %
+                ],
+                "uplift": {"metric": "revenue", "absolute": {"p50": 1234}},
+            },
+        )
+        uow.session.add(bo)
+        uow.session.flush()
+        bo_id = str(bo.id)
+    path = f"/api/v1/budget/optimizations/{bo_id}/recommendations"
+    assert api.post(path, json={}, headers=world.viewer.headers).status_code == 403
+    assert api.post(path, json={}, headers=other.owner.headers).status_code == 404
+    r = api.post(path, json={"implementation_priority": "high"}, headers=world.analyst.headers)
+    assert r.status_code == 201, r.text
+    opt = r.json()["optimization"]
+    assert opt["source"] == "budget_optimization" and opt["source_id"] == bo_id
+    (rec,) = opt["recommendations"]
+    assert rec["kind"] == "budget_plan"
+    after = {c["campaign_id"]: (c["before"], c["after"]) for c in rec["changes"]}
+    assert after == {str(a): ("100.00", "120.00"), str(b): ("50.00", "65.00")}
+    assert "capped at 65.00" in rec["rationale"]
+    # both are raises above the default 20 % approval threshold (the +20 % one is not above it)
+    assert len(rec["requires_approval"]) == 1 and "50.0 %" not in rec["requires_approval"][0]
+    again = api.post(path, json={}, headers=world.analyst.headers)
+    assert again.status_code == 409 and opt["id"] in again.text

@@ -43,6 +43,8 @@ def run(
     today: dt.date | None = None,
     tenant_ids: list[uuid.UUID] | None = None,
 ) -> dict[str, Any]:
+    """``now`` is the job's clock for cooldowns and the recorded apply times, ``today`` the campaigns' day
+    (both default to the real clock; the simulation bench passes the simulator's)."""
     now = now or dt.datetime.now(dt.UTC)
     totals: dict[str, Any] = {"tenants": 0, "campaigns": 0, "recommendations": 0, "errors": 0, "applied": 0}
     totals["rules"] = {}
@@ -89,7 +91,7 @@ def run(
                     totals["recommendations"] += len(recs)
                     for rec in recs:
                         if rec.kind in auto and rec.changes and rec.status == "proposed":
-                            outcome = rules.apply_guarded(uow, principal, platforms, ACTOR, rec)
+                            outcome = rules.apply_guarded(uow, principal, platforms, ACTOR, rec, now)
                             totals[outcome] = totals.get(outcome, 0) + 1
             except Exception:
                 totals["errors"] += 1
@@ -103,7 +105,7 @@ def run(
                     uow,
                     principal,
                     apply_live=lambda rec, uow=uow, principal=principal: rules.apply_guarded(
-                        uow, principal, platforms, ACTOR, rec
+                        uow, principal, platforms, ACTOR, rec, now
                     ),
                     now=now,
                     today=today,

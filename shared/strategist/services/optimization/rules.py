@@ -405,7 +405,12 @@ def evaluate(
 
 
 def apply_guarded(
-    uow: UnitOfWork, principal: Principal, platforms: Any, actor: str, rec: OptimizationRecommendation
+    uow: UnitOfWork,
+    principal: Principal,
+    platforms: Any,
+    actor: str,
+    rec: OptimizationRecommendation,
+    now: dt.datetime | None = None,
 ) -> str:
     """A live rule's (or an auto-applied) recommendation through the same apply as a person's, in a savepoint: a
     guard that says no leaves it proposed with the reason, never half-applied."""
@@ -414,7 +419,7 @@ def apply_guarded(
     try:
         with uow.session.begin_nested():
             outcome = apply_svc.apply(
-                uow, principal, rec.id, dry_run=False, force=False, platforms=platforms, actor=actor
+                uow, principal, rec.id, dry_run=False, force=False, platforms=platforms, actor=actor, now=now
             )
         return "applied" if outcome.outcome == "applied" else "pending_approval"
     except (Conflict, ValidationFailed) as exc:
