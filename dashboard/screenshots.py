@@ -97,6 +97,16 @@ def main() -> int:
             recs.locator("li[data-rec-status=undone]").first.wait_for()
             print("recommendation applied and undone")
 
+        # Reports: generate last month's, preview the rendered HTML.
+        reports = page.get_by_test_id("reports")
+        reports.get_by_role("button", name="Generate report").click()
+        page.get_by_test_id("report-preview").wait_for()
+        page.frame_locator("iframe[title='Report preview']").locator("h1").first.wait_for()
+        reports.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        reports.screenshot(path=str(OUT / "03c-report-preview.png"))
+        print("wrote", OUT / "03c-report-preview.png")
+
         page.goto(f"/strategy?client={client}")
         page.get_by_label("Campaign name").fill("Spring launch")
         page.get_by_label("Total budget (USD)").fill("20000")
