@@ -362,3 +362,31 @@ def test_platform_scoped_questions(api, world):
     from strategist.services.assistant.answers import recognise
 
     assert "platform" not in recognise("Why did CPA rise after our research last week?").arguments
+
+
+def test_competitor_question(api, world):
+    from pathlib import Path
+
+    a = _ask(api, world, world.analyst, "Who are our main competitors?").json()["chat"]["answer"]
+    assert a["intent"] == "competitors" and "no competitor analysis" in a["content"]
+    fix = Path(__file__).parents[1] / "fixtures" / "competitors"
+    for name in ("auction_insights_oct.csv", "auction_insights_weekly.csv"):
+        r = api.post(
+            "/api/v1/competitor-analysis/uploads",
+            params={"client_id": str(world.clients[0])},
+            content=(fix / name).read_bytes(),
+            headers={**world.analyst.headers, "Content-Type": "text/csv"},
+        )
+        assert r.status_code == 201, r.text
+    made = api.post(
+        "/api/v1/competitor-analysis",
+        json={"client_id": str(world.clients[0])},
+        headers=world.analyst.headers,
+    )
+    assert made.status_code == 201
+    a = _ask(api, world, world.viewer, "Is any competitor gaining impression share?").json()["chat"]["answer"]
+    assert a["intent"] == "competitors"
+    cites = {c["path"]: c for c in a["citations"]}
+    assert cites["competitors.0.overlap_rate"]["value"] == 0.55  # trailgear.example, the largest overlap
+    assert "trailgear.example" in a["content"] and "rose 9.5 [" in a["content"]
+    _all_figures_cited(a, world)

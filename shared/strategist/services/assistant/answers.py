@@ -48,6 +48,7 @@ CAPABILITIES = [
     "which campaign has the best or worst CPA, ROAS, CTR ...",
     "a forecast of spend, conversions and revenue to month end",
     "which experiments are running",
+    "who the main competitors are and who is gaining impression share",
 ]
 
 
@@ -133,6 +134,10 @@ def recognise(message: str) -> Intent | None:
         return Intent("forecast_month_end", "forecast_month_end", {})
     if re.search(r"\bpac(?:e|ing)\b|on track|over ?spend|under ?spend|budget.*\bon target\b", text):
         return Intent("pacing", "pacing", {})
+    if re.search(
+        r"\bcompetitors?\b|\bcompetition\b|auction insights?|impression share|share of voice|\boutrank", text
+    ):
+        return Intent("competitors", "competitor_summary", {})
     if re.search(r"\bexperiments?\b|a/b|split test", text):
         return Intent("experiments", "list_experiments", {})
     if re.search(r"how (?:is|are|'s|has|have)\b.*\b(?:doing|performing|going|perform|done)\b|\bperformance\b|"
@@ -443,7 +448,53 @@ def _compose_experiments(w: Writer, call: Call) -> None:
     w.say("; ".join(f"{e['name']} ({e['status']}, metric {e['metric']})" for e in r["experiments"]) + ".")
 
 
+def _share(w: Writer, call: Call, path: str) -> str:
+    return w.cite(call, path, fmt.percent(Decimal(str(get_path(call.result, path)))))
+
+
+def _compose_competitors(w: Writer, call: Call) -> None:
+    r = call.result
+    assert r is not None
+    if r["competitors"]:
+        bits = []
+        for i, c in enumerate(r["competitors"]):
+            parts = []
+            if c["overlap_rate"] is not None:
+                parts.append(
+                    f"overlaps in {_share(w, call, f'competitors.{i}.overlap_rate')} of your auctions"
+                )
+            if c["impression_share"] is not None:
+                parts.append(f"impression share {_share(w, call, f'competitors.{i}.impression_share')}")
+            if c["outranking_share"] is not None:
+                parts.append(
+                    f"you outrank it {_share(w, call, f'competitors.{i}.outranking_share')} of the time"
+                )
+            bits.append(f"{c['domain']} ({', '.join(parts) or 'shares below ten percent'})")
+        w.say("Main competitors in the latest auction insights: " + "; ".join(bits) + ".")
+    for i, m in enumerate(r["moves"]):
+        if m["type"] in ("impression_share_jump", "impression_share_drop"):
+            went = "rose" if m["type"] == "impression_share_jump" else "fell"
+            w.say(
+                f"{m['domain']}'s impression share {went} {w.cite(call, f'moves.{i}.change_pts', fmt.number(abs(Decimal(str(m['change_pts']))), 1))} "
+                f"points to {_share(w, call, f'moves.{i}.to')} in the period starting "
+                f"{w.cite(call, f'moves.{i}.period', str(m['period']))}."
+            )
+        elif m["type"] == "new_entrant":
+            w.say(
+                f"New in the auction: {m['domain']} (from {w.cite(call, f'moves.{i}.period', str(m['period']))})."
+            )
+    if r["own_latest_week"]:
+        w.say(
+            f"Your own search impression share was {_share(w, call, 'own_latest_week.impression_share')} in the "
+            f"week of {w.cite(call, 'own_latest_week.week', str(r['own_latest_week']['week']))}."
+        )
+    w.say(
+        "Google shows competitors only in auction insights exports; Meta publishes competitors' spend only for political and issue ads."
+    )
+
+
 COMPOSERS = {
+    "competitor_summary": _compose_competitors,
     "kpi_drivers": _compose_drivers,
     "pacing": _compose_pacing,
     "forecast_month_end": _compose_forecast,

@@ -107,6 +107,10 @@ class ExperimentsArgs(_Args):
     pass
 
 
+class CompetitorsArgs(_Args):
+    top: int = Field(3, ge=1, le=10, description="How many competitors (by overlap rate) to return.")
+
+
 # -- shared reads --------------------------------------------------------------------------------------------
 @dataclass
 class Sums:
@@ -547,6 +551,49 @@ def list_experiments(ctx: ToolContext, args: ExperimentsArgs) -> dict[str, Any]:
     }
 
 
+def competitor_summary(ctx: ToolContext, args: CompetitorsArgs) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from strategist.adapters.db.models import CompetitorAnalysis
+
+    row = ctx.uow.session.scalar(
+        select(CompetitorAnalysis)
+        .where(CompetitorAnalysis.client_id == ctx.client.id)
+        .order_by(CompetitorAnalysis.created_at.desc(), CompetitorAnalysis.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise ToolError(
+            "no competitor analysis for this client yet: upload an auction insights export and run "
+            "POST /api/v1/competitor-analysis"
+        )
+    r = row.result
+    rivals = [c for c in r.get("competitors", []) if not c.get("is_you")][: args.top]
+    own = [w for w in (r.get("own_impression_share") or {}).get("weeks", [])]
+    return {
+        "analysis_id": row.id,
+        "created_at": row.created_at,
+        "periods": r.get("periods", []),
+        "competitors": [
+            {
+                "domain": c["domain"],
+                "period": c["latest"]["period"],
+                "impression_share": (c["latest"].get("impression_share") or {}).get("value"),
+                "overlap_rate": (c["latest"].get("overlap_rate") or {}).get("value"),
+                "outranking_share": (c["latest"].get("outranking_share") or {}).get("value"),
+            }
+            for c in rivals
+        ],
+        "moves": [
+            {k: m.get(k) for k in ("type", "domain", "period", "from", "to", "change_pts")}
+            for m in r.get("moves", [])
+        ][-10:],
+        "own_latest_week": own[-1] if own else None,
+        "platform_limits": r.get("platform_limits", []),
+        "source": f"GET /api/v1/competitor-analysis/{row.id}",
+    }
+
+
 @dataclass(frozen=True)
 class Tool:
     name: str
@@ -600,6 +647,13 @@ TOOLS: dict[str, Tool] = {
             "Forecast of moving a share of one platform's budget to another (analyst role or higher).",
             WhatIfArgs,
             what_if_shift,
+        ),
+        Tool(
+            "competitor_summary",
+            "The latest competitor analysis: the main competitors by overlap rate with their impression and "
+            "outranking shares, the moves detected (jumps, entrants, exits) and the client's own impression share.",
+            CompetitorsArgs,
+            competitor_summary,
         ),
         Tool(
             "list_experiments",
