@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _xml_escape
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
+
+
+#: Characters XML 1.0 does not allow (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    return _xml_escape(_NOT_XML.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -23,10 +32,10 @@ class Series:
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
-    """A 1/2/5 x 10^k step giving about ``ticks`` gridlines over ``span``."""
-    if span <= 0:
-        return 1.0
+    """A 1/2/5 x 10^k step giving about ``ticks`` gridlines over ``span`` (at least 0.01: money and counts)."""
     raw = span / ticks
+    if not math.isfinite(raw) or raw <= 0.01:
+        return 0.01 if math.isfinite(raw) and raw > 0 else 1.0
     mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 5, 10):
         if raw <= m * mag:
