@@ -124,6 +124,8 @@ def _with_provider(
         "mode": chat.name,
         "model": chat.model,
         "prompt_version": PROMPT_VERSION,
+        "fell_back": False,
+        "reason": None,
         "input_tokens": outcome.input_tokens,
         "output_tokens": outcome.output_tokens,
     }
