@@ -159,7 +159,7 @@ def test_upload_analyse_and_export(api, world):
     exported = api.get(f"{URL}/{res['id']}", params={"format": "csv"}, headers=world.viewer.headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     lines = exported.text.splitlines()
-    assert lines[0].startswith("domain,period,impression_share")
+    assert lines[0].startswith("domain,campaign,period,impression_share")
     assert all(not line.startswith(("=", "+", "-", "@")) for line in lines)
     assert any(line.startswith("'=cmd|calc.example") for line in lines)
 
@@ -239,3 +239,49 @@ def test_multipart_form_upload(api, make_tenant_module):
         headers=w.analyst.headers,
     )
     assert r.status_code == 422 and "form.file" in r.text
+
+
+def test_campaign_segments_are_separate_auctions():
+    """An export segmented by campaign: shares of different campaigns' auctions are never mixed."""
+    import datetime as dt
+    import uuid
+    from types import SimpleNamespace
+
+    from strategist.services.competitors.service import analyse
+
+    raw = (
+        b"Auction insights report\n"
+        b'"November 1, 2026 - November 30, 2026"\n'
+        b"Campaign,Month,Display URL domain,Impression share,Overlap rate,Position above rate,Top of page rate,"
+        b"Abs. Top of page rate,Outranking share\n"
+        b"Brand,November 2026,You,90.00%,--,--,95.00%,80.00%,--\n"
+        b"Brand,November 2026,rival.example,20.00%,18.00%,5.00%,60.00%,10.00%,88.00%\n"
+        b"Generic,November 2026,You,30.00%,--,--,50.00%,20.00%,--\n"
+        b"Generic,November 2026,rival.example,60.00%,70.00%,65.00%,80.00%,40.00%,25.00%\n"
+    )
+    parsed = parse_auction_insights(raw)
+    assert parsed.segment == "month" and {r["period"] for r in parsed.rows} == {"2026-11-01"}
+    up = SimpleNamespace(
+        id=uuid.uuid4(),
+        client_id=uuid.uuid4(),
+        kind="auction_insights",
+        platform="google_ads",
+        filename="ai.csv",
+        period_start=parsed.period_start,
+        period_end=parsed.period_end,
+        row_count=len(parsed.rows),
+        notes=[],
+        created_at=dt.datetime.now(dt.UTC),
+        rows=parsed.rows,
+    )
+    res = analyse([up], 5.0)
+    rival = {
+        c["campaign"]: c["latest"]["impression_share"]["value"] for c in res["competitors"] if not c["is_you"]
+    }
+    assert rival == {"Brand": 0.2, "Generic": 0.6}
+    sov = {
+        s["campaign"]: {x["domain"]: x["share_of_voice"] for x in s["shares"]} for s in res["share_of_voice"]
+    }
+    assert sov["Brand"] == {"You": pytest.approx(0.9 / 1.1), "rival.example": pytest.approx(0.2 / 1.1)}
+    assert sov["Generic"]["rival.example"] == pytest.approx(0.6 / 0.9)
+    assert res["moves"] == []  # one period per campaign: nothing to compare

@@ -137,7 +137,9 @@ def _value(cell: Any) -> float | None:
 
 def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
     """Competitors by overlap and outranking over time, share of voice per period, moves; each with evidence."""
-    series: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)  # domain -> period -> row (+ evidence)
+    # (domain, campaign) -> period -> row: an export segmented by campaign holds one auction set per campaign,
+    # and shares of different auction sets are never mixed (campaign None = the export's whole scope).
+    series: dict[tuple[str, str | None], dict[str, dict[str, Any]]] = defaultdict(dict)
     sources = []
     ad_rows: list[tuple[CompetitorData, dict[str, Any]]] = []
     observations = []
@@ -146,14 +148,18 @@ def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
         for r in up.rows:
             if up.kind == "auction_insights":
                 period = r.get("period") or (up.period_start.isoformat() if up.period_start else "unknown")
-                series[r["domain"]][period] = {**r, "evidence": {"upload_id": str(up.id), "line": r["line"]}}
+                key = (r["domain"], r.get("campaign"))
+                series[key][period] = {**r, "evidence": {"upload_id": str(up.id), "line": r["line"]}}
             elif up.kind == "ad_library":
                 ad_rows.append((up, r))
             else:
                 observations.append({**r, "evidence": {"upload_id": str(up.id), "line": r["line"]}})
     periods = sorted({p for s in series.values() for p in s})
+    scope_periods: dict[str | None, list[str]] = defaultdict(list)
+    for (_, campaign), by_period in series.items():
+        scope_periods[campaign] = sorted(set(scope_periods[campaign]) | set(by_period))
     competitors = []
-    for domain, by_period in sorted(series.items()):
+    for (domain, campaign), by_period in sorted(series.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         points = [
             {
                 "period": p,
@@ -169,6 +175,7 @@ def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
         competitors.append(
             {
                 "domain": domain,
+                "campaign": campaign,
                 "is_you": domain.lower() == "you",
                 "periods": len(points),
                 "latest": {
@@ -179,43 +186,51 @@ def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
         )
     competitors.sort(key=lambda c: (c["is_you"], -(_value(c["latest"]["overlap_rate"]) or 0), c["domain"]))
     sov = []
-    for p in periods:
-        shares = {d: _value(s[p].get("impression_share")) for d, s in series.items() if p in s}
-        known = {d: v for d, v in shares.items() if v is not None}
-        total = sum(known.values())
-        sov.append(
-            {
-                "period": p,
-                "shares": [
-                    {
-                        "domain": d,
-                        "impression_share": v,
-                        "share_of_voice": round(v / total, 6) if total else None,
-                        "evidence": series[d][p]["evidence"],
-                    }
-                    for d, v in sorted(known.items(), key=lambda kv: -kv[1])
-                ],
-                "below_threshold": sorted(d for d, v in shares.items() if v is None),
+    for campaign, its_periods in sorted(scope_periods.items(), key=lambda kv: kv[0] or ""):
+        for p in its_periods:
+            shares = {
+                d: _value(s[p].get("impression_share"))
+                for (d, c), s in series.items()
+                if c == campaign and p in s
             }
-        )
+            known = {d: v for d, v in shares.items() if v is not None}
+            total = sum(known.values())
+            sov.append(
+                {
+                    "period": p,
+                    "campaign": campaign,
+                    "shares": [
+                        {
+                            "domain": d,
+                            "impression_share": v,
+                            "share_of_voice": round(v / total, 6) if total else None,
+                            "evidence": series[(d, campaign)][p]["evidence"],
+                        }
+                        for d, v in sorted(known.items(), key=lambda kv: (-kv[1], kv[0]))
+                    ],
+                    "below_threshold": sorted(d for d, v in shares.items() if v is None),
+                }
+            )
     moves = []
-    for domain, by_period in series.items():
+    for (domain, campaign), by_period in series.items():
         seen = sorted(by_period)
-        if periods and seen[0] != periods[0] and domain.lower() != "you":
+        scope = scope_periods[campaign]
+        where = {"domain": domain, "campaign": campaign}
+        if seen[0] != scope[0] and domain.lower() != "you":
             moves.append(
                 {
                     "type": "new_entrant",
-                    "domain": domain,
+                    **where,
                     "period": seen[0],
                     "detail": f"{domain} first appears in the auction in the period starting {seen[0]}",
                     "evidence": [by_period[seen[0]]["evidence"]],
                 }
             )
-        if periods and seen[-1] != periods[-1] and domain.lower() != "you":
+        if seen[-1] != scope[-1] and domain.lower() != "you":
             moves.append(
                 {
                     "type": "exit",
-                    "domain": domain,
+                    **where,
                     "period": seen[-1],
                     "detail": f"{domain} is absent after the period starting {seen[-1]}",
                     "evidence": [by_period[seen[-1]]["evidence"]],
@@ -233,7 +248,7 @@ def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
                 moves.append(
                     {
                         "type": "impression_share_jump" if change > 0 else "impression_share_drop",
-                        "domain": domain,
+                        **where,
                         "period": b,
                         "from": va,
                         "to": vb,
@@ -241,7 +256,7 @@ def analyse(uploads: list[CompetitorData], jump_pts: float) -> dict[str, Any]:
                         "evidence": [by_period[a]["evidence"], by_period[b]["evidence"]],
                     }
                 )
-    moves.sort(key=lambda m: (m["period"], m["type"], m["domain"]))
+    moves.sort(key=lambda m: (m["period"], m["type"], m["domain"], m["campaign"] or ""))
     pages: dict[str, dict[str, Any]] = {}
     for up, r in ad_rows:
         p = pages.setdefault(
@@ -400,7 +415,15 @@ def to_csv(row: CompetitorAnalysis) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(
-        ["domain", "period", "impression_share", "overlap_rate", "outranking_share", "position_above_rate"]
+        [
+            "domain",
+            "campaign",
+            "period",
+            "impression_share",
+            "overlap_rate",
+            "outranking_share",
+            "position_above_rate",
+        ]
     )
     for c in row.result.get("competitors", []):
         for p in c["series"]:
@@ -409,5 +432,12 @@ def to_csv(row: CompetitorAnalysis) -> str:
                 v = p.get(k) or {}
                 cells.append("" if v.get("value") is None and "below" not in v else
                              (f"<{v['below']}" if v.get("value") is None else str(v["value"])))  # fmt: skip
-            w.writerow([neutralise(str(c["domain"])), neutralise(str(p["period"])), *cells])
+            w.writerow(
+                [
+                    neutralise(str(c["domain"])),
+                    neutralise(str(c.get("campaign") or "")),
+                    neutralise(str(p["period"])),
+                    *cells,
+                ]
+            )
     return buf.getvalue()
