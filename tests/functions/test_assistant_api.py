@@ -5,6 +5,7 @@ another, cross-tenant isolation, and a mocked provider whose invented figure is 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from decimal import Decimal
@@ -340,6 +341,14 @@ def test_sdk_tool_calling_through_the_service(world, stack, provider):
         {"tool": "kpi_drivers", "arguments": {"kpi": "cpa", "days": 7}, "ok": True, "error": None}
     ]
     assert len(rec.requests) == 2
+    first = json.loads(rec.requests[0].content)
+    system = first["messages"][0]["content"] if provider == "openai" else first["system"]
+    assert (
+        system.startswith("You are the analytics assistant")
+        and f"Client 0 {world.tenant_id.hex[:8]}" in system
+    )
+    tools = {t["function"]["name"] if provider == "openai" else t["name"] for t in first["tools"]}
+    assert {"kpi_drivers", "what_if_shift", "competitor_summary"} <= tools
     # the invented 21.40 is named and the offline answer (same tool, same numbers) is given instead
     assert bad["writer"]["mode"] == "offline" and bad["writer"]["fell_back"]
     assert "'21.40 USD'" in bad["writer"]["reason"] and "CPA rose from $12.50 [c1]" in bad["content"]

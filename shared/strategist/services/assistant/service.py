@@ -30,14 +30,18 @@ from strategist.services.clients import visible_to
 
 HISTORY_MESSAGES = 10
 PROMPT_VERSION = "assistant.v1"
-SYSTEM_PROMPT = (
-    "You are the analytics assistant of a marketing agency, answering questions about one client: {client}. "
-    "Answer only from the results of the tools you call; never compute, estimate or invent a figure. Every "
-    "number you write must appear in a tool result (you may round it). If the tools cannot answer, say what "
-    "you can answer instead. Be brief: at most a short paragraph and a few bullet points. Money is in {currency}; "
-    "percent changes in results are already percentages. The caller may only see this client: do not speculate "
-    "about others."
-)
+
+
+def system_prompt(client: Client) -> str:
+    """The versioned instructions (adapters/llm/prompts/assistant.v1.md) for this client."""
+    from importlib import resources
+
+    text = (
+        resources.files("strategist.adapters.llm")
+        .joinpath("prompts", f"{PROMPT_VERSION}.md")
+        .read_text("utf-8")
+    )
+    return text.strip().replace("{client}", client.name).replace("{currency}", client.currency)
 
 
 def _client(uow: UnitOfWork, principal: Principal, client_id: uuid.UUID) -> Client:
@@ -111,7 +115,7 @@ def _with_provider(
             raise
         return call.result
 
-    system = SYSTEM_PROMPT.format(client=ctx.client.name, currency=ctx.client.currency)
+    system = system_prompt(ctx.client)
     outcome = chat.run(
         system=system,
         history=history,
