@@ -184,7 +184,33 @@ def test_a_stalled_job_catches_up_each_missed_period_once(scheduled):
     assert n == 4
 
 
-def _invoke_worker(body: dict) -> dict:
+def test_last_failed_attempt_is_recorded_on_the_report(api, make_tenant, monkeypatch):
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from strategist.services.reports import render
+
+    world = make_tenant()
+    body = {"client_id": str(world.clients[0]), "period": "last_week", "run_async": True}
+    rep = api.post("/api/v1/reports/generate", json=body, headers=world.analyst.headers).json()["report"]
+    msg = {"tenant_id": str(world.tenant_id), "report_id": rep["id"]}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("pango exploded")
+
+    monkeypatch.setattr(render, "render", boom)
+    with pytest.raises(BatchProcessingError):  # a batch of one that failed: SQS delivers it again
+        _invoke_worker(msg, receives=1)
+    got = api.get(f"/api/v1/reports/{rep['id']}", headers=world.analyst.headers).json()["report"]
+    assert got["status"] == "queued" and got["error"] is None
+    with pytest.raises(
+        BatchProcessingError
+    ):  # the last try: next stop the DLQ, and the reason is on the report
+        _invoke_worker(msg, receives=5)
+    got = api.get(f"/api/v1/reports/{rep['id']}", headers=world.viewer.headers).json()["report"]
+    assert got["status"] == "failed" and got["error"] == "RuntimeError: pango exploded"
+
+
+def _invoke_worker(body: dict, receives: int = 1) -> dict:
     from infra.local import lambda_runtime
     from infra.template import load_template
 
@@ -196,7 +222,7 @@ def _invoke_worker(body: dict) -> dict:
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": "x",
                 "body": json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": str(receives)},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
