@@ -35,6 +35,7 @@ SETTLE_DAYS = 2
 ANOMALY_HISTORY_DAYS = 84
 MIN_ANOMALY_HISTORY = 28
 SETTLING = frozenset({"conversions", "revenue"})
+COUNTS = frozenset({"impressions", "clicks", "conversions"})
 COMPARATOR = {"gt": (">", lambda a, b: a > b), "gte": (">=", lambda a, b: a >= b),
               "lt": ("<", lambda a, b: a < b), "lte": ("<=", lambda a, b: a <= b)}  # fmt: skip
 
@@ -135,7 +136,8 @@ def anomaly(
         "method": (
             "strategist.ml.anomaly.detect_anomalies: the judged day against a baseline of the days before it only "
             "(trailing 28-day median level plus the median weekday effect of the last 8 same weekdays, on "
-            "log(1 + x)) with a MAD-based robust spread; firing beyond the threshold in robust sds."
+            "log(1 + x)) with a MAD-based robust spread; firing beyond the threshold in robust sds (counts: and "
+            "at least as unlikely under Poisson counting noise at the expected level)."
             + (f" {_cap(METRIC_LABEL[metric])} are judged {SETTLE_DAYS + 1} days back: platforms restate "
                "the most recent days." if metric in SETTLING else "")
         ),
@@ -143,6 +145,13 @@ def anomaly(
     if score is None:
         return Finding(object_key, "unknown", evidence={**evidence, "reason": "baseline not ready"})
     hit = abs(score) > threshold and (direction == "both" or (direction == "up") == (score > 0))
+    if hit and metric in COUNTS:
+        # a sparse count (0, 1, 0, 2 ...) has a robust spread near zero on the log scale, so one unit reads as
+        # many sds: also require the day to be that unlikely under pure counting noise (Poisson at the expected
+        # level), the least noise a count can have
+        p = counting_tail(evidence["observed"], evidence["expected"], up=score > 0)
+        evidence["counting_noise_p"] = p
+        hit = p < two_sided_tail(threshold)
     if not hit:
         return Finding(object_key, "clear", evidence=evidence)
     word = "above" if score > 0 else "below"
@@ -155,6 +164,18 @@ def anomaly(
         f"{history} days before it."
     )
     return Finding(object_key, "firing", title, message, evidence)
+
+
+def two_sided_tail(z: float) -> float:
+    return math.erfc(z / math.sqrt(2))
+
+
+def counting_tail(observed: float, expected: float, *, up: bool) -> float:
+    """P(X >= observed) (up) or P(X <= observed) for X ~ Poisson(expected), counts rounded to whole units."""
+    from scipy.stats import poisson
+
+    k, mu = round(observed), max(float(expected), 1e-9)
+    return float(poisson.sf(k - 1, mu) if up else poisson.cdf(k, mu))
 
 
 # -- threshold ---------------------------------------------------------------------------------------------------
