@@ -212,7 +212,10 @@ def run_seed(seed: int, weeks: int, campaigns: int, history: int) -> dict[str, A
             engine = create_engine(stack.owner_url())
             with engine.connect() as c:
                 blocked = [
-                    r[0].split(" (recommendation")[0].split(":")[-1].strip()[:60]
+                    next(
+                        (k for k in ("cooldown", "cap", "awaiting approval", "platform value") if k in r[0]),
+                        "other",
+                    )
                     for r in c.execute(
                         text(
                             "SELECT result->>'auto_apply_blocked' FROM optimization_recommendations "
