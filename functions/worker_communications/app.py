@@ -36,13 +36,17 @@ def senders() -> Senders:
     )
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
+    """Powertools passes the Lambda context (it sees the parameter), so the delivery loop knows its time left."""
     receives = int(record.attributes.approximate_receive_count or 1)
     outcome = deliver(
         record.body,
         uow_factory=lambda: bootstrap.system_unit_of_work("worker_communications"),
         senders=senders(),
         receive_count=receives,
+        time_left_s=(lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+        if hasattr(lambda_context, "get_remaining_time_in_millis")
+        else None,
     )
     log.info(
         "communication %s: %s sent=%s suppressed=%s failed=%s skipped=%s",

@@ -167,11 +167,13 @@ def test_job_enqueues_due_schedules(api: Any, world: Any, stack: Any) -> None:
         ({"scheduled_at": "2030-01-01T00:00:00"}, "body.scheduled_at"),
         ({"message_type": "Not Valid"}, "body.message_type"),
         ({"channels": ["sms"]}, "recipients"),
+        ({"recipients": None}, "recipients"),  # e-mail, no recipients and the client has no contact_emails
         ({"channels": ["webhook"], "recipients": ["https://hooks.example.com/x"]}, "channels"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(api: Any, world: Any, patch: dict, field: str) -> None:
-    body = {"client_id": str(world.clients[0]), "message_type": "update", "content": "x", **patch}
+    body = {"client_id": str(world.clients[0]), "message_type": "update", "content": "x",
+            "recipients": ["ok@client.example"], **patch}  # fmt: skip
     body = {k: v for k, v in body.items() if v is not None}
     r = _send(api, world.analyst, **body)
     assert r.status_code == 422, r.text

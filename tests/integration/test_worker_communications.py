@@ -587,3 +587,15 @@ def test_attachments_come_from_s3(stack: Any, world: Any) -> None:
     (att,) = list(mail.iter_attachments())
     assert att.get_filename() == "November report.pdf" and att.get_content_type() == "application/pdf"
     assert att.get_content() == pdf
+
+
+def test_no_delivery_is_started_without_time_to_finish_it(stack: Any, world: Any) -> None:
+    a, b = (f"tb-{i}-{uuid.uuid4().hex[:6]}@example.com" for i in range(2))
+    comm_id = _queue(world, recipients=[a, b])
+    body = {"tenant_id": str(world.tenant_id), "communication_id": str(comm_id)}
+    with pytest.raises(DeliveryIncomplete, match="time budget"):
+        deliver(body, uow_factory=_factory, senders=_senders(), time_left_s=lambda: 10.0)
+    rows = _deliveries(world, comm_id)
+    assert {r.status for r in rows.values()} == {"pending"} and _sent_to(a) == []
+    deliver(body, uow_factory=_factory, senders=_senders(), receive_count=2, time_left_s=lambda: 50.0)
+    assert len(_sent_to(a)) == 1 and len(_sent_to(b)) == 1

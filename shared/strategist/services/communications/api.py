@@ -144,6 +144,10 @@ def send(uow: UnitOfWork, principal: Principal, data: CommunicationSend) -> Comm
         subject, body_text, body_html = data.subject or "", str(data.content), None
     if not subject:
         subject = f"{data.message_type.replace('_', ' ').capitalize()}: {client.name}"
+    if "email" in channels and not any("@" in r for r in data.recipients or ()) and not client.contact_emails:
+        raise ValidationFailed.one(
+            "recipients", f"no e-mail recipient given and client {client.name!r} has no contact_emails"
+        )
     key = f"api:{data.idempotency_key}" if data.idempotency_key else f"api:{uuid.uuid4()}"
     comm_id = queue_communication(
         uow,

@@ -53,6 +53,8 @@ from strategist.services.communications.tokens import make_token
 log = logging.getLogger(__name__)
 
 STALE_CLAIM_S = 120
+#: The webhook sender's worst case (3 attempts x 5 s timeout + backoff) plus margin.
+MIN_TIME_LEFT_S = 25
 MAX_RECEIVES = 5
 OPEN = ("pending", "sending")
 SECRET_CONTEXT = "webhook_secret"
@@ -355,12 +357,21 @@ def deliver(
     uow_factory: Callable[[], UnitOfWork],
     senders: Senders,
     receive_count: int = 1,
+    time_left_s: Callable[[], float] | None = None,
 ) -> Outcome:
+    """time_left_s: seconds before the Lambda times out; no new delivery is claimed with less than
+    MIN_TIME_LEFT_S left (the rest wait for the next receive), so a timeout never cuts a send in half."""
     tenant_id, comm_id = parse_message(body)
     final = receive_count >= MAX_RECEIVES
     try:
         return _deliver(
-            tenant_id, comm_id, uow_factory=uow_factory, senders=senders, final=final, receives=receive_count
+            tenant_id,
+            comm_id,
+            uow_factory=uow_factory,
+            senders=senders,
+            final=final,
+            receives=receive_count,
+            time_left_s=time_left_s,
         )
     except (PoisonMessage, DeliveryIncomplete):
         raise
@@ -404,6 +415,7 @@ def _deliver(
     senders: Senders,
     final: bool,
     receives: int,
+    time_left_s: Callable[[], float] | None = None,
 ) -> Outcome:
     with uow_factory() as uow:
         uow.set_tenant(tenant_id)
@@ -449,6 +461,9 @@ def _deliver(
         if r.status not in OPEN or r.id in suppressed_ids:
             outcome.skipped += r.status not in OPEN
             continue
+        if time_left_s is not None and time_left_s() < MIN_TIME_LEFT_S and not final:
+            transient.append("time budget: the remaining deliveries wait for the next receive")
+            break
         state = _claim(uow_factory, tenant_id, r.id)
         if state != "claimed":
             outcome.skipped += 1
