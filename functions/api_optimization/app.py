@@ -14,6 +14,7 @@ from strategist.domain.auth import Role
 from strategist.http.api import Api, RequestCtx, Result
 from strategist.http.schemas.common import Page
 from strategist.http.schemas.optimization import (
+    ApplyOut,
     ApplyRequest,
     ApproveRequest,
     BudgetPlanRecommendationsRequest,
@@ -154,6 +155,7 @@ def get_recommendation(ctx: RequestCtx) -> RecommendationOut:
     "POST",
     summary="Dry run (default) or apply a recommendation's platform changes, behind cap, cooldown and approval",
     body=ApplyRequest,
+    response=ApplyOut,
     path_params=REC_ID,
     min_role=Role.ANALYST,
     tags=TAGS,
@@ -181,6 +183,7 @@ def apply_recommendation(ctx: RequestCtx) -> Result:
     "POST",
     summary="Approve (owner/admin, never the requester) and apply a recommendation awaiting approval",
     body=ApproveRequest,
+    response=ApplyOut,
     path_params=REC_ID,
     min_role=Role.ADMIN,
     tags=TAGS,
@@ -198,6 +201,7 @@ def approve_recommendation(ctx: RequestCtx) -> Result:
     "POST",
     summary="Undo an applied recommendation: restore the platform's before state",
     body=UndoRequest,
+    response=ApplyOut,
     path_params=REC_ID,
     min_role=Role.ANALYST,
     tags=TAGS,

@@ -128,6 +128,20 @@ class ApplyRequest(Strict):
     )
 
 
+class ApplyOut(Out):
+    recommendation: RecommendationOut
+    dry_run: bool
+    outcome: Literal["validated", "applied", "pending_approval", "undone"]
+    requests: list[dict[str, Any]] = Field(
+        description="Per change: the platform, the live value before, the value written, the exact request sent "
+        "(or, for platforms without a validate-only mode, built and checked but not sent) and the response."
+    )
+    blocked_by: list[str] = Field(
+        description="Dry run: the guards a real apply would fail now (cap, cooldown, ...)."
+    )
+    requires_approval: list[str] = Field(description="Why an owner/admin must approve before it is applied.")
+
+
 class UndoRequest(Strict):
     force: bool = Field(
         False, description="Restore even if the platform value changed since the change was applied."
