@@ -217,3 +217,25 @@ def test_alerts_are_counted_in_the_overview_and_acknowledged_or_snoozed(
 
     until = dt.datetime.fromisoformat(states[second]["snoozed_until"].replace("Z", "+00:00"))
     assert dt.timedelta(days=6, hours=23) < until - dt.datetime.now(dt.UTC) <= dt.timedelta(days=7)
+
+
+def test_keyboard_only_sign_in_and_sorting(page: Any, world: Any) -> None:
+    page.goto("/signin")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.type(world.owner.email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(world.owner.password)
+    page.keyboard.press("Enter")
+    page.get_by_test_id("overview-table").locator("tbody tr").first.wait_for()
+    sort_by_cpa = page.get_by_role("button", name=re.compile("^CPA"))
+    sort_by_cpa.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("th[aria-sort=descending]").inner_text().startswith("CPA")
+    page.keyboard.press("Enter")
+    assert page.locator("th[aria-sort=ascending]").inner_text().startswith("CPA")
+    # Focus is visible: the focused control draws an outline.
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
