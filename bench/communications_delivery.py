@@ -23,7 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp())
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT), str(ROOT / "shared")]
 
 
 def main() -> int:
@@ -109,7 +110,10 @@ def main() -> int:
         redeliver_s = time.perf_counter() - t0
 
         sent = Counter(
-            d for m in ses_backends[ACCOUNT_ID][REGION].sent_messages for d in getattr(m, "destinations", [])
+            # moto lists a raw message's recipient twice (Destinations + the To header): count messages
+            d
+            for m in ses_backends[ACCOUNT_ID][REGION].sent_messages
+            for d in set(getattr(m, "destinations", []))
         )
         per = Counter(sent[rcpt[c]] for c in ids)
         print(json.dumps({
