@@ -420,7 +420,7 @@ def _compose_what_if(w: Writer, call: Call) -> None:
     metric = r["uplift"]["metric"]
     abs_ = r["uplift"]["absolute"]
     w.say(
-        f"Moving {w.pct(call, 'share')} of {fmt.label(r['from_platform'])}'s budget "
+        f"Moving {w.pct(call, 'share')} of the {fmt.label(r['from_platform'])} budget "
         f"({w.kpi(call, 'moved', 'spend', cur)} over {w.cite(call, 'period_days', str(r['period_days']))} days) "
         f"to {fmt.label(r['to_platform'])}:"
     )
