@@ -50,6 +50,12 @@ CAMPAIGN_FIELDS = {
     "campaign.campaign_budget",
     "campaign.resource_name",
 }
+# issue 6, optimize slice: bidding strategy type and the Maximize Conversions (Value) targets
+CAMPAIGN_FIELDS |= {
+    "campaign.bidding_strategy_type",
+    "campaign.maximize_conversions.target_cpa_micros",
+    "campaign.maximize_conversion_value.target_roas",
+}
 CUSTOMER_FIELDS = {
     "customer.id",
     "customer.descriptive_name",
@@ -215,7 +221,18 @@ def _campaign_value(field: str, campaign: SimCampaign, account: SimAccount) -> A
         "campaign.advertising_channel_type": spec.objective or "SEARCH",
         "campaign.campaign_budget": f"customers/{cid}/campaignBudgets/{spec.id}",
         "campaign.resource_name": f"customers/{cid}/campaigns/{spec.id}",
+        "campaign.bidding_strategy_type": campaign.bidding["type"],  # issue 6, optimize slice
     }.get(field)
+
+
+def _bidding_value(name: str, campaign: SimCampaign) -> Any:
+    """issue 6, optimize slice: a target is present only under the strategy that owns it, as in the API."""
+    b = campaign.bidding
+    if name == "maximize_conversions.target_cpa_micros" and b["type"] == "MAXIMIZE_CONVERSIONS":
+        return b["target_cpa_micros"]
+    if name == "maximize_conversion_value.target_roas" and b["type"] == "MAXIMIZE_CONVERSION_VALUE":
+        return b["target_roas"]
+    return None
 
 
 def _matches(
@@ -258,6 +275,13 @@ def _row(
                 "resource_name": f"customers/{cid}",
             }[name]
             put("customer", key, value)
+        elif resource == "campaign" and campaign is not None and "." in name:  # issue 6: nested targets
+            put("campaign", "resourceName", f"customers/{cid}/campaigns/{campaign.id}")
+            outer, inner = name.split(".", 1)
+            value = _bidding_value(name, campaign)
+            if value is not None:
+                nested = out["campaign"].setdefault(camel(outer), {})
+                nested[camel(inner)] = str(value) if inner.endswith("_micros") else value
         elif resource == "campaign" and campaign is not None:
             put("campaign", "resourceName", f"customers/{cid}/campaigns/{campaign.id}")
             put("campaign", key, _campaign_value(field, campaign, account))
@@ -520,6 +544,7 @@ def mutate_campaigns(state: SimState, account: SimAccount, body: dict[str, Any],
 
     prefix = f"customers/{account.account_id}/campaigns/"
     applied: list[tuple[SimCampaign, str]] = []
+    targets: list[tuple[SimCampaign, str, Any]] = []
     results = []
     for op in body.get("operations", []):
         update = op.get("update") or {}
@@ -530,8 +555,37 @@ def mutate_campaigns(state: SimState, account: SimAccount, body: dict[str, Any],
         )
         if campaign is None:
             return invalid("mutateError", "RESOURCE_NOT_FOUND", "Resource was not found.")
+        raw_mask = {p.strip() for p in str(op.get("updateMask", "")).split(",") if p.strip()}
+        if raw_mask in (
+            {"maximize_conversions.target_cpa_micros"},
+            {"maximize_conversion_value.target_roas"},
+        ):
+            strategy, key = (
+                ("MAXIMIZE_CONVERSIONS", "targetCpaMicros")
+                if "maximize_conversions.target_cpa_micros" in raw_mask
+                else ("MAXIMIZE_CONVERSION_VALUE", "targetRoas")
+            )
+            outer = "maximizeConversions" if key == "targetCpaMicros" else "maximizeConversionValue"
+            raw = (update.get(outer) or {}).get(key)
+            if campaign.bidding["type"] != strategy:
+                return invalid(
+                    "biddingError",
+                    "BIDDING_STRATEGY_AND_BUDGET_MUST_BE_ALIGNED",
+                    f"The campaign bids with {campaign.bidding['type']}, not {strategy}.",
+                )
+            try:
+                value = int(raw) if key == "targetCpaMicros" else float(raw)
+            except (TypeError, ValueError):
+                return invalid("fieldError", "INVALID_VALUE", f"{outer}.{key} is not a number.")
+            if value <= 0:
+                return invalid("rangeError", "TOO_LOW", f"{outer}.{key} must be positive.")
+            targets.append(
+                (campaign, "target_cpa_micros" if key == "targetCpaMicros" else "target_roas", value)
+            )
+            results.append({"resourceName": resource})
+            continue
         if mask != {"status"} or "status" not in update:
-            return invalid("fieldMaskError", "FIELD_NOT_FOUND", "Only the status field is simulated.")
+            return invalid("fieldMaskError", "FIELD_NOT_FOUND", "Only status and bid targets are simulated.")
         if update["status"] not in _SETTABLE_STATUS or campaign.status == "removed":
             return invalid("campaignError", "INVALID_STATUS", f"Cannot set status {update['status']}.")
         applied.append((campaign, _SETTABLE_STATUS[update["status"]]))
@@ -540,6 +594,8 @@ def mutate_campaigns(state: SimState, account: SimAccount, body: dict[str, Any],
         return json_response({})
     for campaign, status in applied:
         state.set_status(campaign, status)
+    for campaign, name, value in targets:
+        campaign.bidding = {**campaign.bidding, name: value}
     return json_response({"results": results})
 
 

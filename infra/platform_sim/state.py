@@ -50,6 +50,15 @@ class SimCampaign:
     budget_amount: Decimal
     budget_type: str
     status: str
+    #: issue 6, optimize slice: the Google Ads bidding strategy and its target, recorded as written; the response
+    #: curves do not depend on it (the simulator models spend -> outcome, not auctions)
+    bidding: dict[str, Any] = field(
+        default_factory=lambda: {
+            "type": "MAXIMIZE_CONVERSIONS",
+            "target_cpa_micros": None,
+            "target_roas": None,
+        }
+    )
 
     @property
     def id(self) -> str:

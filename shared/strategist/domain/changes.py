@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from strategist.domain.metrics import CampaignStatus
@@ -24,6 +25,23 @@ class StatusChange:
     after: CampaignStatus
     validate_only: bool
     #: False when the platform has no validate-only mode and the connector therefore sent nothing.
+    sent: bool
+    request: Mapping[str, Any]
+    response: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetChange:
+    """A bid-strategy target write: target CPA (account currency) or target ROAS (a ratio, 3.5 = 350 %)."""
+
+    platform: Platform
+    account_id: str
+    campaign_id: str
+    strategy: str
+    target: str  # "target_cpa" | "target_roas"
+    before: Decimal | None
+    after: Decimal
+    validate_only: bool
     sent: bool
     request: Mapping[str, Any]
     response: Mapping[str, Any] = field(default_factory=dict)

@@ -143,3 +143,35 @@ def test_removal_is_never_automated(sim, platform) -> None:
     conn = connect(sim, platform)
     with pytest.raises(PermanentPlatformError, match="cannot be set by automation"):
         conn.update_status("1", CampaignStatus.REMOVED)
+
+
+def test_google_target_cpa_write_round_trips_and_refuses_other_strategies(sim) -> None:
+    from decimal import Decimal
+
+    g = connect(sim, "google_ads")
+    cid = next(c.id for c in g.list_campaigns() if c.status is CampaignStatus.ACTIVE)
+    dry = g.update_target(cid, "target_cpa", Decimal("45.5"), validate_only=True)
+    assert dry.request == {
+        "operations": [
+            {
+                "updateMask": "maximize_conversions.target_cpa_micros",
+                "update": {
+                    "resourceName": f"customers/1234567890/campaigns/{cid}",
+                    "maximizeConversions": {"targetCpaMicros": "45500000"},
+                },
+            }
+        ],
+        "partialFailure": False,
+        "validateOnly": True,
+    }
+    assert dry.before is None and dry.strategy == "MAXIMIZE_CONVERSIONS"
+    first = g.update_target(cid, "target_cpa", Decimal("45.5"))
+    assert first.before is None and first.after == Decimal("45.5")
+    second = g.update_target(cid, "target_cpa", Decimal(40))  # reads back what the first wrote
+    assert second.before == Decimal("45.5")
+    undo = g.update_target(cid, "target_cpa", second.before)
+    assert undo.before == Decimal(40)
+    with pytest.raises(PermanentPlatformError, match="bids with MAXIMIZE_CONVERSIONS"):
+        g.update_target(cid, "target_roas", Decimal("3.5"))
+    with pytest.raises(PermanentPlatformError, match="must be positive"):
+        g.update_target(cid, "target_cpa", Decimal(0))

@@ -26,7 +26,7 @@ from strategist.adapters.platforms.errors import (
     TokenExpiredError,
     TransientPlatformError,
 )
-from strategist.domain.changes import StatusChange
+from strategist.domain.changes import StatusChange, TargetChange
 from strategist.domain.metrics import (
     AttributionWindow,
     Budget,
@@ -389,6 +389,86 @@ class GoogleAdsConnector(BaseConnector):
             before=current.status,
             before_raw=current.raw_status,
             after=status,
+            validate_only=validate_only,
+            sent=True,
+            request=body,
+            response=response if isinstance(response, dict) else {},
+        )
+
+    # -- issue 6 (optimize slice): bid-strategy targets ------------------------------------------------------
+    _TARGETS: ClassVar[dict[str, tuple[str, str, str, str]]] = {
+        # target -> (the strategy that owns it, its field mask, the JSON object and key)
+        "target_cpa": (
+            "MAXIMIZE_CONVERSIONS",
+            "maximize_conversions.target_cpa_micros",
+            "maximizeConversions",
+            "targetCpaMicros",
+        ),
+        "target_roas": (
+            "MAXIMIZE_CONVERSION_VALUE",
+            "maximize_conversion_value.target_roas",
+            "maximizeConversionValue",
+            "targetRoas",
+        ),
+    }
+
+    def update_target(
+        self, campaign_id: str, target: str, value: Decimal, *, validate_only: bool = False
+    ) -> TargetChange:
+        """campaigns:mutate of the Maximize Conversions target CPA (micros) or the Maximize Conversion Value target
+        ROAS (a ratio). The campaign must already bid with the strategy that owns the target: switching strategies
+        resets learning and is never automated."""
+        if target not in self._TARGETS:
+            raise PermanentPlatformError(f"unknown bid target {target!r}", platform=self.platform.value)
+        if value <= 0:
+            raise PermanentPlatformError(f"{target} must be positive", platform=self.platform.value)
+        strategy, mask, outer, key = self._TARGETS[target]
+        campaign_id = str(int(campaign_id))
+        rows = self.search(
+            "SELECT customer.currency_code, campaign.id, campaign.bidding_strategy_type, "
+            "campaign.maximize_conversions.target_cpa_micros, campaign.maximize_conversion_value.target_roas "
+            f"FROM campaign WHERE campaign.id = {campaign_id} AND {self.channel_condition}"
+        )
+        if not rows:
+            raise PermanentPlatformError(f"campaign {campaign_id} not found", platform=self.platform.value)
+        campaign = rows[0]["campaign"]
+        currency = normalize_currency(rows[0]["customer"]["currencyCode"])
+        current = campaign.get("biddingStrategyType")
+        if current != strategy:
+            raise PermanentPlatformError(
+                f"campaign {campaign_id} bids with {current}, not {strategy}: its {target} cannot be set",
+                platform=self.platform.value,
+                code="bidding_strategy_mismatch",
+            )
+        raw_before = (campaign.get(outer) or {}).get(key)
+        if target == "target_cpa":
+            before = None if raw_before is None else from_micros(raw_before)
+            wire: Any = str(to_micros(value, currency))
+        else:
+            before = None if raw_before is None else Decimal(str(raw_before))
+            wire = float(value)
+        body = {
+            "operations": [
+                {
+                    "updateMask": mask,
+                    "update": {
+                        "resourceName": f"customers/{self._credentials.customer_id}/campaigns/{campaign_id}",
+                        outer: {key: wire},
+                    },
+                }
+            ],
+            "partialFailure": False,
+            "validateOnly": validate_only,
+        }
+        response = self._request("POST", self._customer_url("campaigns:mutate"), json_body=body)
+        return TargetChange(
+            platform=self.platform,
+            account_id=self.account_id,
+            campaign_id=campaign_id,
+            strategy=strategy,
+            target=target,
+            before=before,
+            after=value,
             validate_only=validate_only,
             sent=True,
             request=body,
