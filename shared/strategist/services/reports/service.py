@@ -2,7 +2,7 @@
 the communications flow; and the queue's worker step.
 
 Inline or queued. A report of up to 92 days renders inside the request (the dashboard query, the movers query and
-WeasyPrint take ~1 s on the local stack; see bench/RESULTS.md), so the caller gets it at once with 201. Longer
+WeasyPrint took 2-6 s at p95 for 7-92 days on a busy 2-core host; bench/RESULTS.md), so the caller gets it at once with 201. Longer
 periods, or ``run_async: true``, are queued: 202 with the id and status ``queued``; the reports worker renders it
 and GET shows it ``ready``. Scheduled reports are always rendered by the worker.
 
