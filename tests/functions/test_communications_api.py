@@ -105,6 +105,13 @@ def test_brief_body_sends_and_detail_shows_deliveries(api: Any, world: Any) -> N
         LIST, params={"client_id": str(world.clients[0]), "status": "sent"}, headers=world.owner.headers
     )
     assert comm["id"] in [c["id"] for c in listed.json()["communications"]["items"]]
+
+    def ids(**params: str) -> list[str]:
+        r = api.get(LIST, params=params, headers=world.owner.headers)
+        return [c["id"] for c in r.json()["communications"]["items"]]
+
+    assert comm["id"] in ids(channel="in_app") and comm["id"] not in ids(channel="sms")
+    assert comm["id"] not in ids(message_type="alert")
     inbox = api.get(f"{LIST}/in-app", headers=world.viewer.headers).json()["notifications"]["items"]
     assert comm["id"] in [c["id"] for c in inbox]
 

@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, literal, select
 
 from strategist.adapters.db.models import (
     Client,
@@ -234,7 +234,7 @@ def list_communications(
     if query.status is not None:
         stmt = stmt.where(ClientCommunication.status == query.status.value)
     if query.channel is not None:
-        stmt = stmt.where(ClientCommunication.channels.any(query.channel.value))
+        stmt = stmt.where(literal(query.channel.value) == any_(ClientCommunication.channels))
     if query.created_from is not None:
         stmt = stmt.where(ClientCommunication.created_at >= query.created_from)
     if query.created_to is not None:
@@ -254,7 +254,7 @@ def inbox(
     principal.require_tenant(query.tenant_id)
     stmt = visible_to(select(ClientCommunication), ClientCommunication.client_id, principal, query.client_id)
     stmt = stmt.where(
-        ClientCommunication.channels.any("in_app"),
+        literal("in_app") == any_(ClientCommunication.channels),
         ClientCommunication.status.notin_(("scheduled", "queued")),
     )
     rows, nxt = keyset_page(
