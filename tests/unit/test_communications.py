@@ -169,3 +169,15 @@ def test_summary_is_consistent(statuses: list[str]) -> None:
         assert "sent" not in statuses and "uncertain" not in statuses
     else:
         assert s == "partially_sent"
+
+
+def test_a_template_may_opt_out_of_the_layout_but_not_of_the_unsubscribe_link() -> None:
+    b = Branding.from_tenant("Agency", {"primary_color": "#123456", "footer": "Agency Ltd"})
+    _, html = wrap(subject="S", body_text="t", body_html="<h2>Own</h2>", branding=b, unsubscribe_url="https://u/x",
+                   layout=False)  # fmt: skip
+    assert html.startswith("<h2>Own</h2>") and "#123456" not in html
+    assert 'href="https://u/x"' in html and "Agency Ltd" in html
+    _, html = wrap(
+        subject="S", body_text="t", body_html="<h2>Own</h2>", branding=b, unsubscribe_url="https://u/x"
+    )
+    assert "#123456" in html and "<h2>Own</h2>" in html

@@ -113,6 +113,7 @@ def send(uow: UnitOfWork, principal: Principal, data: CommunicationSend) -> Comm
                 "channels",
                 "webhook needs a signing secret first: POST /api/v1/communication-settings/webhook-secret",
             )
+    tpl: CommunicationTemplate | None = None
     if data.template_id is not None:
         tpl = _template(uow, data.template_id)
         variables = template_variables(
@@ -162,6 +163,7 @@ def send(uow: UnitOfWork, principal: Principal, data: CommunicationSend) -> Comm
         scheduled_at=data.scheduled_at,
         template_id=data.template_id,
         content={"content": data.content} if data.content is not None else {},
+        metadata={"layout": False} if tpl is not None and not tpl.use_layout else None,
         send_immediately=data.send_immediately,
     )
     return get(uow, principal, comm_id)
@@ -448,7 +450,12 @@ def preview_template(
         subject=tpl.subject, body_text=tpl.body_text, body_html=tpl.body_html, variables=values
     )
     full_text, full_html = wrap(
-        subject=subject, body_text=text, body_html=html, branding=branding, unsubscribe_url=None
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        branding=branding,
+        unsubscribe_url=None,
+        layout=tpl.use_layout,
     )
     return {"subject": subject, "body_text": full_text, "body_html": full_html}
 

@@ -303,6 +303,7 @@ def _send_one(msg: _Message, channel: str, recipient: str, key: str, senders: Se
             body_html=msg.body_html,
             branding=msg.branding,
             unsubscribe_url=unsub,
+            layout=msg.metadata.get("layout", True) is not False,
         )
         if not senders.sender_email:
             raise PermanentSendError("SENDER_EMAIL is not configured")

@@ -130,13 +130,26 @@ def text_to_html(text: str) -> str:
 
 
 def wrap(
-    *, subject: str, body_text: str, body_html: str | None, branding: Branding, unsubscribe_url: str | None
+    *,
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    branding: Branding,
+    unsubscribe_url: str | None,
+    layout: bool = True,
 ) -> tuple[str, str]:
-    """(text, html) of the final e-mail: the body inside the branded layout, with the unsubscribe link."""
-    from markupsafe import Markup
+    """(text, html) of the final e-mail: the body inside the branded layout (unless the template opted out of it:
+    its HTML is then sent as written, with only the footer and unsubscribe link appended), with the unsubscribe
+    link."""
+    from markupsafe import Markup, escape
 
     inner = Markup(body_html) if body_html else Markup(text_to_html(body_text))
-    html = _LAYOUT.render(subject=subject, body=inner, b=branding, unsubscribe_url=unsubscribe_url)
+    if layout:
+        html = _LAYOUT.render(subject=subject, body=inner, b=branding, unsubscribe_url=unsubscribe_url)
+    else:
+        link = f'<br><a href="{escape(unsubscribe_url)}">Unsubscribe</a>' if unsubscribe_url else ""
+        html = f'{inner}<p style="font-size:12px;color:#6b6b6b">{escape(branding.footer)}{link}</p>'
+
     footer = f"\n\n--\n{branding.footer}"
     if unsubscribe_url:
         footer += f"\nUnsubscribe: {unsubscribe_url}"
