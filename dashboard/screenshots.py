@@ -119,6 +119,17 @@ def main() -> int:
         page.get_by_test_id("budget-changes").wait_for()
         page.get_by_test_id("curves-chart").wait_for(state="visible")
         shoot("05-budget-planner", page)
+        # The target mode re-runs the optimizer with the target and the total as a cap.
+        before = page.get_by_test_id("budget-changes").inner_text()
+        page.get_by_label("Goal").select_option("target_roas")
+        page.get_by_label("Target ROAS").fill("14")
+        page.wait_for_function(
+            "(before) => { const t = document.querySelector('[data-testid=budget-changes]');"
+            " return t && t.innerText !== before; }",
+            arg=before,
+        )
+        errors = page.locator("[role=alert]:visible").all_inner_texts()
+        print("budget planner, target ROAS 14:", errors or "re-optimized")
         desktop.close()
 
         set_branding(base, demo)

@@ -239,3 +239,20 @@ def test_keyboard_only_sign_in_and_sorting(page: Any, world: Any) -> None:
     # Focus is visible: the focused control draws an outline.
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", "")
+
+
+def test_assistant_answers_in_the_client_view(page: Any, world: Any) -> None:
+    sign_in(page, world.analyst.email, world.analyst.password)
+    page.get_by_test_id("overview-table").wait_for()
+    page.goto(f"/clients/{world.clients[0]}")
+    page.get_by_role("button", name="Ask the assistant").click()
+    panel = page.get_by_role("complementary", name="Assistant")
+    page.wait_for_function("document.activeElement?.id === 'chat-input'")  # focus moves into the panel
+    page.keyboard.type("How much did we spend in the last 30 days?")
+    page.keyboard.press("Enter")
+    answer = panel.locator("#chat-log .bg-slate-50")
+    answer.first.wait_for()
+    assert answer.first.inner_text().strip()
+    assert panel.get_by_role("alert").count() == 0  # the error line stays hidden
+    page.keyboard.press("Escape")
+    assert not panel.is_visible()

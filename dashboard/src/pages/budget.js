@@ -93,6 +93,7 @@ export function budgetPage() {
     },
 
     schedule() {
+      if (this.mode !== "max_outcome" && !(Number(this.target) > 0)) return; // wait for a target
       clearTimeout(this._timer);
       this._timer = setTimeout(() => this.run(), 350);
     },
