@@ -82,6 +82,7 @@ async def accounts(request: Request) -> Response:
                                 "objective": c.spec.objective,
                                 "budget": str(c.budget_amount),
                                 "budget_type": c.budget_type,
+                                "bidding": c.bidding,  # issue 6, optimize slice
                             }
                             for c in account.campaigns.values()
                         ],

@@ -574,10 +574,10 @@ def mutate_campaigns(state: SimState, account: SimAccount, body: dict[str, Any],
                     f"The campaign bids with {campaign.bidding['type']}, not {strategy}.",
                 )
             try:
-                value = int(raw) if key == "targetCpaMicros" else float(raw)
+                value = None if raw is None else int(raw) if key == "targetCpaMicros" else float(raw)
             except (TypeError, ValueError):
                 return invalid("fieldError", "INVALID_VALUE", f"{outer}.{key} is not a number.")
-            if value <= 0:
+            if value is not None and value <= 0:
                 return invalid("rangeError", "TOO_LOW", f"{outer}.{key} must be positive.")
             targets.append(
                 (campaign, "target_cpa_micros" if key == "targetCpaMicros" else "target_roas", value)

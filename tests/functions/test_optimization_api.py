@@ -19,7 +19,16 @@ URL = "/api/v1/campaign/optimize"
 TODAY = dt.date.today()
 
 
-def make_campaign(world, *, days: int, spend: float, conversions: float, client: int = 0, value: float = 0.0):
+def make_campaign(
+    world,
+    *,
+    days: int,
+    spend: float,
+    conversions: float,
+    client: int = 0,
+    value: float = 0.0,
+    platform: str = "google_ads",
+):
     """A synced-looking campaign (with a platform connection row) and `days` days of identical history ending
     yesterday (UTC): spend, 1000 impressions, 50 clicks and `conversions` per day."""
     from strategist.adapters.db.metrics_store import MetricRow, upsert_metrics
@@ -32,7 +41,7 @@ def make_campaign(world, *, days: int, spend: float, conversions: float, client:
             id=uuid.uuid4(),
             tenant_id=world.tenant_id,
             client_id=world.clients[client],
-            platform="google_ads",
+            platform=platform,
             account_id=str(uuid.uuid4().int % 10**10),
             name="test account",
             credentials={"note": "never decrypted in these tests"},
@@ -46,7 +55,7 @@ def make_campaign(world, *, days: int, spend: float, conversions: float, client:
             tenant_id=world.tenant_id,
             client_id=world.clients[client],
             connection_id=conn.id,
-            platform="google_ads",
+            platform=platform,
             external_id=str(uuid.uuid4().int % 10**11),
             name=f"Campaign {uuid.uuid4().hex[:6]}",
             status="active",
@@ -281,7 +290,9 @@ def test_other_tenant_sees_nothing(api, world, other):
 
 
 def test_manual_recommendations_cannot_be_applied(api, world):
-    cid = make_campaign(world, days=20, spend=100, conversions=1.5, client=1)  # CPA 66.67 vs target 50
+    cid = make_campaign(
+        world, days=20, spend=100, conversions=1.5, client=1, platform="meta_ads"
+    )  # CPA 66.67 > 50
     opt = api.post(
         URL,
         json={"campaign_id": str(cid), "optimization_type": "bidding", "implementation_priority": "high"},
@@ -297,6 +308,25 @@ def test_manual_recommendations_cannot_be_applied(api, world):
         f"/api/v1/recommendations/{bid['id']}/apply", json={"dry_run": False}, headers=world.analyst.headers
     )
     assert r.status_code == 422 and "manual change" in r.text
+    # on Google Ads the same advice is a target CPA write, read live and applied through the connector
+    g = make_campaign(world, days=20, spend=100, conversions=1.5, client=1)
+    opt = api.post(
+        URL,
+        json={"campaign_id": str(g), "optimization_type": "bidding", "implementation_priority": "high"},
+        headers=world.analyst.headers,
+    ).json()["optimization"]
+    change = next(x for x in opt["recommendations"] if x["kind"] == "bid_target")["changes"][0]
+    assert (change["action"], change["field"], change["before"], change["after"]) == (
+        "set_target",
+        "target_cpa",
+        None,
+        "50",
+    )
+    rec = next(x for x in opt["recommendations"] if x["kind"] == "bid_target")["id"]
+    r = api.post(f"/api/v1/recommendations/{rec}/apply", json={}, headers=world.analyst.headers)
+    assert (
+        r.status_code == 409 and "cannot be decrypted" in r.text
+    )  # these test connections hold no credentials
 
 
 def test_a_proposed_budget_plan_becomes_one_recommendation_with_capped_changes(api, world, other):

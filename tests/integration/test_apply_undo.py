@@ -122,17 +122,26 @@ def sim_campaign(stack, world, ext: str) -> dict:
 
 
 def make_rec(
-    world, ext: str, *, budget: Decimal | None = None, status: str | None = None, before=None
+    world,
+    ext: str,
+    *,
+    budget: Decimal | None = None,
+    status: str | None = None,
+    before=None,
+    target: tuple[str, Decimal] | None = None,
 ) -> str:
     """A proposed recommendation with one change on campaign `ext` (as the optimizer would store it)."""
     from strategist.adapters.db.models import Campaign, CampaignOptimization, OptimizationRecommendation
     from strategist.bootstrap import system_unit_of_work
-    from strategist.services.optimization.recommend import budget_change, status_change
+    from strategist.services.optimization.recommend import budget_change, status_change, target_change
 
     with system_unit_of_work("test") as uow:
         uow.set_tenant(world.tenant_id)
         camp = uow.session.get(Campaign, world.campaigns[ext])
-        change = budget_change(camp, budget) if budget is not None else status_change(camp, status)
+        if target is not None:
+            change = target_change(camp, *target)
+        else:
+            change = budget_change(camp, budget) if budget is not None else status_change(camp, status)
         if before is not None:
             change["before"] = str(before)
         opt = CampaignOptimization(
@@ -375,3 +384,45 @@ def test_job_applies_live_rules_and_only_marks_dry_run_ones(api, world, stack):
     assert Decimal(marked[0]["changes"][0]["after"]) == (dry_budget * Decimal("0.9")).quantize(
         Decimal("0.01")
     )
+
+
+def test_target_cpa_is_read_live_capped_applied_and_undone(api, world, stack):
+    settings_of(stack, world, cooldown_hours=0, approval_threshold_pct=1000, max_change_pct=30)
+    ext = sorted(world.campaigns)[3]
+
+    def bidding():
+        return sim_campaign(stack, world, ext)["bidding"]
+
+    assert bidding()["type"] == "MAXIMIZE_CONVERSIONS" and bidding()["target_cpa_micros"] is None
+    first = make_rec(world, ext, target=("target_cpa", Decimal(40)))
+    dry = apply(api, world.analyst, first).json()["data"]
+    req = dry["requests"][0]
+    assert req["platform_before"] is None and req["validated_by_platform"]
+    assert req["request"]["operations"][0] == {
+        "updateMask": "maximize_conversions.target_cpa_micros",
+        "update": {
+            "resourceName": f"customers/{world.account}/campaigns/{ext}",
+            "maximizeConversions": {"targetCpaMicros": "40000000"},
+        },
+    }
+    assert bidding()["target_cpa_micros"] is None  # validateOnly
+    assert apply(api, world.analyst, first, dry_run=False).status_code == 200
+    assert bidding()["target_cpa_micros"] == 40_000_000
+    too_far = make_rec(world, ext, target=("target_cpa", Decimal(80)))  # +100 % from the live 40
+    r = apply(api, world.analyst, too_far, dry_run=False)
+    assert r.status_code == 422 and "exceeds the ±30 % cap" in r.text
+    second = make_rec(world, ext, target=("target_cpa", Decimal(44)))
+    ok = apply(api, world.analyst, second, dry_run=False)
+    assert ok.status_code == 200 and Decimal(ok.json()["data"]["requests"][0]["platform_before"]) == 40
+    assert bidding()["target_cpa_micros"] == 44_000_000
+    assert (
+        api.post(f"/api/v1/recommendations/{second}/undo", json={}, headers=world.analyst.headers).status_code
+        == 200
+    )
+    assert bidding()["target_cpa_micros"] == 40_000_000
+    r = api.post(f"/api/v1/recommendations/{first}/undo", json={}, headers=world.analyst.headers)
+    assert r.status_code == 200, r.text
+    assert bidding()["target_cpa_micros"] is None  # cleared: the campaign had no target before
+    wrong = make_rec(world, ext, target=("target_roas", Decimal("3.5")))  # owned by another strategy
+    r = apply(api, world.analyst, wrong)
+    assert r.status_code == 409 and "bids with MAXIMIZE_CONVERSIONS" in r.text

@@ -40,7 +40,7 @@ class TargetChange:
     strategy: str
     target: str  # "target_cpa" | "target_roas"
     before: Decimal | None
-    after: Decimal
+    after: Decimal | None  # None: the target is cleared
     validate_only: bool
     sent: bool
     request: Mapping[str, Any]

@@ -99,6 +99,15 @@ def direction(change: Mapping[str, Any]) -> int:
     if change.get("action") == "set_budget":
         before, after = Decimal(str(change["before"])), Decimal(str(change["after"]))
         return (after > before) - (after < before)
+    if (
+        change.get("action") == "set_target"
+        and change.get("before") not in (None, "")
+        and change.get("after")
+    ):
+        before, after = Decimal(str(change["before"])), Decimal(str(change["after"]))
+        moved = (after > before) - (after < before)
+        # a higher target CPA lets the bidder spend more; a higher target ROAS makes it spend less
+        return moved if change.get("field") == "target_cpa" else -moved
     return 0
 
 
@@ -107,6 +116,17 @@ def approval_reason(change: Mapping[str, Any], guard: Guardrails) -> str | None:
     so does enabling a paused campaign (its whole budget starts spending again)."""
     if change.get("action") == "set_status" and change.get("after") == "active":
         return "enabling a paused campaign restarts its spend"
+    if change.get("action") == "set_target":
+        if direction(change) <= 0:
+            return None
+        before, after = Decimal(str(change["before"])), Decimal(str(change["after"]))
+        pct = abs(after / before - 1) * 100
+        if guard.approval_threshold_pct is not None and pct > guard.approval_threshold_pct:
+            return (
+                f"moves the {change.get('field')} toward more spend by {pct.quantize(Decimal('0.1'))} % > the "
+                f"approval threshold {guard.approval_threshold_pct} %"
+            )
+        return None
     if change.get("action") != "set_budget":
         return None
     before, after = Decimal(str(change["before"])), Decimal(str(change["after"]))

@@ -413,14 +413,15 @@ class GoogleAdsConnector(BaseConnector):
     }
 
     def update_target(
-        self, campaign_id: str, target: str, value: Decimal, *, validate_only: bool = False
+        self, campaign_id: str, target: str, value: Decimal | None, *, validate_only: bool = False
     ) -> TargetChange:
         """campaigns:mutate of the Maximize Conversions target CPA (micros) or the Maximize Conversion Value target
-        ROAS (a ratio). The campaign must already bid with the strategy that owns the target: switching strategies
-        resets learning and is never automated."""
+        ROAS (a ratio); ``None`` clears the target (the field is in the update mask but not in the resource). The
+        campaign must already bid with the strategy that owns the target: switching strategies resets learning and
+        is never automated."""
         if target not in self._TARGETS:
             raise PermanentPlatformError(f"unknown bid target {target!r}", platform=self.platform.value)
-        if value <= 0:
+        if value is not None and value <= 0:
             raise PermanentPlatformError(f"{target} must be positive", platform=self.platform.value)
         strategy, mask, outer, key = self._TARGETS[target]
         campaign_id = str(int(campaign_id))
@@ -443,17 +444,17 @@ class GoogleAdsConnector(BaseConnector):
         raw_before = (campaign.get(outer) or {}).get(key)
         if target == "target_cpa":
             before = None if raw_before is None else from_micros(raw_before)
-            wire: Any = str(to_micros(value, currency))
+            wire: Any = None if value is None else str(to_micros(value, currency))
         else:
             before = None if raw_before is None else Decimal(str(raw_before))
-            wire = float(value)
+            wire = None if value is None else float(value)
         body = {
             "operations": [
                 {
                     "updateMask": mask,
                     "update": {
                         "resourceName": f"customers/{self._credentials.customer_id}/campaigns/{campaign_id}",
-                        outer: {key: wire},
+                        outer: {} if wire is None else {key: wire},
                     },
                 }
             ],

@@ -163,7 +163,12 @@ def _connector(uow: UnitOfWork, connection_id: str, platforms: Platforms) -> Ite
         raise Conflict("the campaign's platform connection no longer exists")
     if conn.status != "active":
         raise Conflict(f"the campaign's platform connection is {conn.status}: reconnect it first")
-    credentials = platforms.cipher.decrypt(conn.credentials, context=cipher_context(conn))
+    try:
+        credentials = platforms.cipher.decrypt(conn.credentials, context=cipher_context(conn))
+    except Exception as exc:  # a key that no longer exists or a tampered blob: a person must reconnect
+        raise Conflict(
+            f"the connection's stored credentials cannot be decrypted ({type(exc).__name__}); reconnect it"
+        ) from exc
 
     def persist(new_credentials: Any) -> None:
         conn.credentials = platforms.cipher.encrypt(
@@ -189,29 +194,45 @@ def _live_value(ch: dict[str, Any], live: Any) -> str:
     return str(live.budget.amount)
 
 
-def _same(ch: dict[str, Any], live_value: str, expected: str) -> bool:
+def _same(ch: dict[str, Any], live_value: str | None, expected: str | None) -> bool:
     if ch["action"] == "set_status":
+        return live_value == expected
+    if live_value is None or expected is None:
         return live_value == expected
     a, b = Decimal(live_value), Decimal(expected)
     return abs(a - b) <= abs(b) * STALE_TOLERANCE
 
 
-def _write(connector: Any, ch: dict[str, Any], value: str, *, validate_only: bool) -> dict[str, Any]:
+def _write(connector: Any, ch: dict[str, Any], value: str | None, *, validate_only: bool) -> dict[str, Any]:
     from strategist.domain.metrics import BudgetType, CampaignStatus
 
+    before: str | None = None
     if ch["action"] == "set_status":
         change = connector.update_status(
             ch["external_id"], CampaignStatus(value), validate_only=validate_only
         )
+    elif ch["action"] == "set_target":
+        if not hasattr(connector, "update_target"):
+            raise ValidationFailed.one(
+                "recommendation.changes", f"{ch['platform']} bid targets are not written by its connector"
+            )
+        change = connector.update_target(
+            ch["external_id"],
+            ch["field"],
+            None if value is None else Decimal(value),
+            validate_only=validate_only,
+        )
+        before = None if change.before is None else str(change.before)
     else:
         change = connector.update_budget(
-            ch["external_id"], Decimal(value), BudgetType.DAILY, validate_only=validate_only
+            ch["external_id"], Decimal(str(value)), BudgetType.DAILY, validate_only=validate_only
         )
     return {
         "request": jsonable(dict(change.request)),
         "response": jsonable(dict(change.response)),
         "sent": change.sent,
         "validate_only": validate_only,
+        "before": before,
     }
 
 
@@ -220,9 +241,10 @@ def _run(
     rec: OptimizationRecommendation,
     platforms: Platforms,
     *,
-    targets: list[tuple[dict[str, Any], str, str]],
+    targets: list[tuple[dict[str, Any], str | None, str | None]],
     dry_run: bool,
     force: bool,
+    cap: Decimal | None = None,
 ) -> list[dict[str, Any]]:
     """targets: (change, expected live value, value to write). Validates every change first, then writes them;
     when a write fails, the ones already written are put back before the error propagates."""
@@ -235,13 +257,26 @@ def _run(
                 raise ValidationFailed.one("recommendation", "the campaign has no platform connection")
             connector = connectors(ch["connection_id"])
             try:
-                live = _live_value(ch, _live(connector, ch["external_id"]))
-                if not _same(ch, live, expected) and not force:
+                if ch["action"] == "set_target":
+                    # bid targets are not synced: the validate-only call reads the live target and checks the write
+                    validation = _write(connector, ch, value, validate_only=True)
+                    live = validation["before"]
+                    capped = cap is not None and live is not None and value is not None
+                    if capped and not dom.within_cap(Decimal(live), Decimal(value), cap):  # type: ignore[arg-type]
+                        raise ValidationFailed.one(
+                            "recommendation.changes",
+                            f"{ch.get('campaign_name')}: {ch['field']} {live} -> {value} exceeds the ±{cap} % "
+                            "cap per change",
+                        )
+                else:
+                    live = _live_value(ch, _live(connector, ch["external_id"]))
+                if expected is not None and not _same(ch, live, expected) and not force:
                     raise Conflict(
                         f"{ch.get('campaign_name')}: the platform value is {live}, not {expected} as when this was "
                         "decided; refresh the recommendation or pass force=true"
                     )
-                validation = _write(connector, ch, value, validate_only=True)
+                if ch["action"] != "set_target":
+                    validation = _write(connector, ch, value, validate_only=True)
             except PlatformError as exc:
                 raise Conflict(f"{ch.get('campaign_name')}: the platform refused the change: {exc}") from exc
             steps.append({"change": ch, "platform_before": live, "write": value, "validation": validation})
@@ -293,6 +328,8 @@ def _sync_local(uow: UnitOfWork, steps: list[dict[str, Any]], *, undo: bool = Fa
         if camp is None:
             continue
         value = step["write"]
+        if ch["action"] == "set_target":
+            continue  # bid targets have no column here: they are read live from the platform
         if ch["action"] == "set_status":
             camp.status = value
         else:
@@ -346,7 +383,9 @@ def apply(
     reasons = [] if rec.approved_by else approval_reasons(rec, guard)
     targets = [(ch, ch["before"], ch["after"]) for ch in rec.changes]
     if dry_run:
-        steps = _run(uow, rec, platforms, targets=targets, dry_run=True, force=force)
+        steps = _run(
+            uow, rec, platforms, targets=targets, dry_run=True, force=force, cap=guard.max_change_pct
+        )
         return Outcome(rec, True, "validated", _requests(steps), [m for _, m in problems], reasons)
     if problems:
         kind, message = problems[0]
@@ -380,7 +419,8 @@ def _apply_now(
     now: dt.datetime,
 ) -> Outcome:
     targets = [(ch, ch["before"], ch["after"]) for ch in rec.changes]
-    steps = _run(uow, rec, platforms, targets=targets, dry_run=False, force=force)
+    cap = guardrails(uow, rec.tenant_id).max_change_pct
+    steps = _run(uow, rec, platforms, targets=targets, dry_run=False, force=force, cap=cap)
     _sync_local(uow, steps)
     applied = _requests(steps, "applied")
     rec.status, rec.applied_by, rec.applied_at, rec.updated_at = "applied", actor, now, now

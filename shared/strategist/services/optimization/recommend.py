@@ -191,6 +191,27 @@ def status_change(campaign: Campaign, after: str) -> dict[str, Any]:
     }
 
 
+#: platforms whose connector writes bid-strategy targets (Google Ads campaigns:mutate)
+TARGET_PLATFORMS = {"google_ads", "youtube_ads"}
+
+
+def target_change(campaign: Campaign, target: str, after: Decimal) -> dict[str, Any]:
+    """A bid-target change; its before is read live at apply (bid strategies are not synced)."""
+    return {
+        "campaign_id": str(campaign.id),
+        "campaign_name": campaign.name,
+        "platform": campaign.platform,
+        "external_id": campaign.external_id,
+        "connection_id": None if campaign.connection_id is None else str(campaign.connection_id),
+        "action": "set_target",
+        "field": target,
+        "currency": campaign.currency,
+        "before": None,
+        "after": str(after),
+        "connector_call": f"update_target({campaign.external_id!r}, {target!r}, {after})",
+    }
+
+
 def budget_writable(campaign: Campaign) -> list[str]:
     missing = []
     if campaign.connection_id is None:
@@ -645,7 +666,7 @@ def _bid_target(ctx: Ctx) -> Candidate | None:
             if off > 0
             else float(poisson.cdf(float(s.conversions) - 1, expected))
         )
-        setting, value = "target CPA", ctx.target_cpa
+        setting, value, field_name = "target CPA", ctx.target_cpa, "target_cpa"
         now = f"CPA {cpa.quantize(Decimal('0.01'))}"
     else:
         roas = s.metric("roas")
@@ -660,15 +681,23 @@ def _bid_target(ctx: Ctx) -> Candidate | None:
             if off > 0
             else float(poisson.cdf(float(s.conversions) - 1, expected))
         )
-        setting, value = "target ROAS", ctx.target_roas
+        setting, value, field_name = "target ROAS", ctx.target_roas, "target_roas"
         now = f"ROAS {roas.quantize(Decimal('0.01'))}"
+    writable = c.platform in TARGET_PLATFORMS and c.connection_id is not None
+    how = (
+        "Applied through Google Ads campaigns:mutate when the campaign bids with "
+        + ("Maximize Conversions" if field_name == "target_cpa" else "Maximize Conversion Value")
+        + " (the platform refuses otherwise; switching strategies is never automated); the current target is read "
+        "live at apply and the change is capped like a budget."
+        if writable
+        else f"{c.platform} bid strategies are not written by the connectors: make this change in the platform."
+    )
     return Candidate(
         kind="bid_target",
         title=f"Set the bid strategy's {setting} of {c.name} to {value}",
         rationale=(
             f"Over {s.days} days the campaign ran at {now} against the client's {setting} {value} "
-            f"({float(off) * 100:+.0f} %). Bid strategies are not written by the connectors (the campaign's bid "
-            "strategy is not synced): make this change in the platform."
+            f"({float(off) * 100:+.0f} %). " + how
         ),
         priority="medium",
         confidence=confidence,
@@ -677,7 +706,7 @@ def _bid_target(ctx: Ctx) -> Candidate | None:
             "horizon_days": HORIZON_DAYS,
             "basis": "no model of bid changes: the platform's own bidding moves toward the target",
         },
-        changes=[],
+        changes=[target_change(c, field_name, value)] if writable else [],
         campaign_id=c.id,
     )
 
