@@ -10,8 +10,10 @@ What each check rests on:
 - pause: the campaign's conversions over 14 days against what the target CPA / ROAS would have produced
   (Poisson: the confidence is the probability of doing this badly if the campaign were on target).
 - pacing_fix: the client's month-to-date spend against its monthly budget, with the insights' tolerance band.
-- bid_target, creative_fatigue, audience_exclusion: manual changes (bid strategies, ads and audiences are not
-  written by the connectors), each from synced data only: breakdown rows by ad / audience where they exist.
+- bid_target: the campaign's CPA / ROAS against the client's target (Poisson confidence); on Google Ads and
+  YouTube a target CPA / ROAS write (the live target is read at apply), elsewhere a manual change.
+- creative_fatigue, audience_exclusion: manual changes (ads and audiences are not written by the connectors),
+  from synced breakdown rows by ad / audience where they exist.
 
 numpy/scipy are imported inside the functions that use them.
 """
