@@ -599,3 +599,29 @@ def test_no_delivery_is_started_without_time_to_finish_it(stack: Any, world: Any
     assert {r.status for r in rows.values()} == {"pending"} and _sent_to(a) == []
     deliver(body, uow_factory=_factory, senders=_senders(), receive_count=2, time_left_s=lambda: 50.0)
     assert len(_sent_to(a)) == 1 and len(_sent_to(b)) == 1
+
+
+def test_a_redriven_dead_letter_retries_what_failed_and_keeps_what_was_sent(stack: Any, world: Any) -> None:
+    secret = _set_secret(world)
+    ok, down = "https://ok.example.com/hook", "https://down.example.com/hook"
+
+    class Split(Receiver):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.host == "down.example.com" and self.fail_first:
+                self.calls.append(request)
+                return httpx.Response(503)
+            return super().__call__(request)
+
+    receiver = Split(secret, fail_first=1)
+    comm_id = _queue(world, recipients=[ok, down], channels=("webhook",))
+    body = {"tenant_id": str(world.tenant_id), "communication_id": str(comm_id)}
+    with pytest.raises(DeliveryIncomplete):
+        deliver(body, uow_factory=_factory, senders=_senders(receiver), receive_count=5)
+    rows = _deliveries(world, comm_id)
+    assert rows[("webhook", ok)].status == "sent" and rows[("webhook", down)].status == "failed"
+    receiver.fail_first = 0  # the receiver is back; an operator redrives the DLQ (receive count starts again)
+    out = deliver(body, uow_factory=_factory, senders=_senders(receiver), receive_count=1)
+    assert out.status == "sent" and out.sent == 1
+    rows = _deliveries(world, comm_id)
+    assert rows[("webhook", down)].status == "sent" and rows[("webhook", ok)].attempts == 1
+    assert sorted(receiver.accepted) == sorted(r.idempotency_key for r in rows.values())

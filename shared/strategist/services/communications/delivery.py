@@ -428,6 +428,22 @@ def _deliver(
         assert comm is not None
         if comm.status == "scheduled":
             return Outcome(comm_id, "scheduled", notes=["scheduled: the job enqueues it when due"])
+        if comm.status == "dead_lettered":
+            # Received again after the DLQ: an operator redrove it. What failed for a transient reason is
+            # retried; what was sent stays sent.
+            retry = [r.id for r in rows if r.status == "failed"]
+            if retry:
+                uow.session.execute(
+                    update(CommunicationDelivery)
+                    .where(
+                        CommunicationDelivery.id.in_(retry),
+                        CommunicationDelivery.last_error.like("dead-lettered:%"),
+                    )
+                    .values(status="pending", updated_at=_now())
+                )
+                uow.session.flush()
+                rows = _load(uow, tenant_id, comm_id)[1]  # type: ignore[index]
+            comm.status, comm.failure_reason, comm.receive_count = "sending", None, 0
         if any(r.status in OPEN for r in rows) and comm.status != "sending":
             comm.status = "sending"
         comm.receive_count = max(comm.receive_count, receives)
