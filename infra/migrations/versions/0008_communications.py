@@ -145,7 +145,9 @@ def upgrade() -> None:
             f"WITH CHECK (tenant_id = {CURRENT_TENANT});"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO strategist_app")
-    op.execute("GRANT EXECUTE ON FUNCTION system_due_communications(timestamptz, integer, integer) TO strategist_app")
+    op.execute(
+        "GRANT EXECUTE ON FUNCTION system_due_communications(timestamptz, integer, integer) TO strategist_app"
+    )
 
 
 def downgrade() -> None:
