@@ -122,10 +122,11 @@ def main() -> int:
         # The target mode re-runs the optimizer with the target and the total as a cap.
         before = page.get_by_test_id("budget-changes").inner_text()
         page.get_by_label("Goal").select_option("target_roas")
-        page.get_by_label("Target ROAS").fill("14")
+        page.get_by_label("Target ROAS").fill("12")
         page.wait_for_function(
             "(before) => { const t = document.querySelector('[data-testid=budget-changes]');"
-            " return t && t.innerText !== before; }",
+            " return (t && t.innerText !== before) || [...document.querySelectorAll('[role=alert]')]"
+            ".some((a) => a.offsetParent && a.innerText.trim()); }",
             arg=before,
         )
         errors = page.locator("[role=alert]:visible").all_inner_texts()

@@ -17,7 +17,7 @@ export class ApiError extends Error {
   }
   /** One line naming each field and its problem, as the API reported them. */
   get detail() {
-    if (!this.fields?.length) return this.message;
+    if (!this.fields?.length || this.fields.every((f) => this.message.includes(f.reason))) return this.message;
     return this.message + ": " + this.fields.map((f) => `${f.field}: ${f.reason}`).join("; ");
   }
 }
