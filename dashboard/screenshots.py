@@ -130,7 +130,7 @@ def main() -> int:
             arg=before,
         )
         errors = page.locator("[role=alert]:visible").all_inner_texts()
-        print("budget planner, target ROAS 14:", errors or "re-optimized")
+        print("budget planner, target ROAS 12:", errors or "re-optimized")
         desktop.close()
 
         set_branding(base, demo)
