@@ -710,6 +710,72 @@ class Alert(Base):
 TENANT_TABLES = (*TENANT_TABLES, "alert_rules", "alerts")
 
 
+# -- issue 7, reports slice: performance reports and report schedules (migration 0009) -------------------------
+class ReportSchedule(Base):
+    """A weekly or monthly report of one client, due at send_hour on a weekday / day of month in the client's
+    reporting time zone; next_run_at is that instant in UTC."""
+
+    __tablename__ = "report_schedules"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    frequency: Mapped[str] = mapped_column(String(10))
+    day_of_week: Mapped[int | None] = mapped_column(Integer)
+    day_of_month: Mapped[int | None] = mapped_column(Integer)
+    send_hour: Mapped[int] = mapped_column(Integer, server_default=text("8"))
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
+    sections: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
+    max_hold_hours: Mapped[int] = mapped_column(Integer, server_default=text("72"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class PerformanceReport(Base):
+    """One client's report for one period: the figures (data), the rendered HTML/PDF in S3 (keys built from ids
+    only), commentary, and whether it waited for final data or went out provisional."""
+
+    __tablename__ = "performance_reports"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("report_schedules.id", ondelete="SET NULL")
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    period_label: Mapped[str] = mapped_column(String(20))
+    sections: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'queued'"))
+    provisional: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    finality: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    hold_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    commentary: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    html_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_bytes: Mapped[int | None] = mapped_column(Integer)
+    pdf_pages: Mapped[int | None] = mapped_column(Integer)
+    render_ms: Mapped[int | None] = mapped_column(Integer)
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
+    communication_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    error: Mapped[str | None] = mapped_column(Text)
+    generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+TENANT_TABLES = (*TENANT_TABLES, "report_schedules", "performance_reports")
+
+
 # -- issue 6, optimize slice: optimizations, recommendations, automation rules (migration 0006) -----------------
 class CampaignOptimization(Base):
     """One optimize run for a campaign (the brief's campaign_optimizations), or a budget optimization turned into
@@ -800,69 +866,3 @@ TENANT_TABLES = (
     "automation_rules",
     "optimization_recommendations",
 )
-
-
-# -- issue 7, reports slice: performance reports and report schedules (migration 0009) -------------------------
-class ReportSchedule(Base):
-    """A weekly or monthly report of one client, due at send_hour on a weekday / day of month in the client's
-    reporting time zone; next_run_at is that instant in UTC."""
-
-    __tablename__ = "report_schedules"
-    id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
-    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(200))
-    frequency: Mapped[str] = mapped_column(String(10))
-    day_of_week: Mapped[int | None] = mapped_column(Integer)
-    day_of_month: Mapped[int | None] = mapped_column(Integer)
-    send_hour: Mapped[int] = mapped_column(Integer, server_default=text("8"))
-    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
-    sections: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
-    max_hold_hours: Mapped[int] = mapped_column(Integer, server_default=text("72"))
-    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    last_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    created_at: Mapped[dt.datetime] = _created()
-    updated_at: Mapped[dt.datetime] = _created()
-
-
-class PerformanceReport(Base):
-    """One client's report for one period: the figures (data), the rendered HTML/PDF in S3 (keys built from ids
-    only), commentary, and whether it waited for final data or went out provisional."""
-
-    __tablename__ = "performance_reports"
-    id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
-    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
-    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("report_schedules.id", ondelete="SET NULL")
-    )
-    title: Mapped[str] = mapped_column(String(200))
-    period_start: Mapped[dt.date] = mapped_column(Date)
-    period_end: Mapped[dt.date] = mapped_column(Date)
-    period_label: Mapped[str] = mapped_column(String(20))
-    sections: Mapped[list[str]] = mapped_column(ARRAY(String(30)))
-    status: Mapped[str] = mapped_column(String(20), server_default=text("'queued'"))
-    provisional: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    finality: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
-    hold_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    commentary: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    html_key: Mapped[str | None] = mapped_column(String(300))
-    pdf_key: Mapped[str | None] = mapped_column(String(300))
-    pdf_bytes: Mapped[int | None] = mapped_column(Integer)
-    pdf_pages: Mapped[int | None] = mapped_column(Integer)
-    render_ms: Mapped[int | None] = mapped_column(Integer)
-    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
-    communication_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    error: Mapped[str | None] = mapped_column(Text)
-    generated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = _created()
-    updated_at: Mapped[dt.datetime] = _created()
-
-
-TENANT_TABLES = (*TENANT_TABLES, "report_schedules", "performance_reports")
