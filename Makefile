@@ -11,8 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[ml,crypto,llm,local,dev]"
-	$(PY) -m pip install --quiet -e ".[reports]"  # reports slice: WeasyPrint + Jinja2 (the report functions run them locally)
+	$(PY) -m pip install --quiet -e ".[ml,crypto,llm,local,dev,reports]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
