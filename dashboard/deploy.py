@@ -2,8 +2,8 @@
 
     .venv/bin/python dashboard/deploy.py --stack marketing-strategist-dev [--region eu-west-1] [--no-build]
 
-Builds with VITE_API_BASE set to the stack's ApiUrl (the distribution in template.yaml has only the bucket as
-its origin, so the API is called on its own domain), uploads dist/ with content types and cache headers
+Builds for same-origin API calls (the distribution in template.yaml routes /api/* to the REST API; pass
+--api-base URL to call the API on its own domain instead, e.g. the stack's ApiUrl), uploads dist/ with content types and cache headers
 (hashed assets immutable for a year; index.html, sw.js and the manifest revalidated on every load), removes
 objects a previous build left behind, then invalidates the unhashed paths in CloudFront. Needs AWS credentials
 with s3:PutObject/DeleteObject/ListBucket on the bucket and cloudfront:CreateInvalidation."""
@@ -69,12 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--region", default=os.environ.get("AWS_REGION"))
     parser.add_argument("--no-build", action="store_true", help="upload dist/ as it is")
+    parser.add_argument(
+        "--api-base",
+        default="",
+        help="VITE_API_BASE for the build; empty (default) = same origin through CloudFront's /api/* behaviour",
+    )
     args = parser.parse_args(argv)
     session = boto3.Session(region_name=args.region)
     cfn = session.client("cloudformation")
     outputs = stack_outputs(cfn, args.stack)
     if not args.no_build:
-        build(outputs["ApiUrl"])
+        build(args.api_base)
     if not (DIST / "index.html").is_file():
         print("dashboard/dist/index.html is missing: build first", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@
 
 const REFRESH_KEY = "ms.refresh";
 // Same origin by default (the local gateway; CloudFront with an /api/* behaviour); a build for a separate API
-// domain sets VITE_API_BASE (dashboard/deploy.py does, from the stack's ApiUrl).
+// domain sets VITE_API_BASE (dashboard/deploy.py --api-base URL).
 const API_BASE = (import.meta.env.VITE_API_BASE || "").replace(/\/$/, "");
 const listeners = new Set();
 
