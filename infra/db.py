@@ -54,11 +54,19 @@ def ensure_app_login(owner_url: str, *, login: str, password: str) -> None:
     """The service's login: a member of `strategist_app`, owner of nothing, without BYPASSRLS."""
     engine = create_engine(owner_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}).scalar()
-        verb = "ALTER" if exists else "CREATE"
-        conn.execute(
-            text(f"{verb} ROLE \"{login}\" LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{_quote(password)}'")
-        )
+        row = conn.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": login}
+        ).one_or_none()
+        if row is None:
+            conn.execute(
+                text(f"CREATE ROLE \"{login}\" LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '{_quote(password)}'")
+            )
+        else:
+            # PostgreSQL 16+ lets only a superuser name the SUPERUSER/BYPASSRLS attributes in ALTER ROLE, even to
+            # restate them, so a restart only resets the password and checks the attributes instead.
+            if row.rolsuper or row.rolbypassrls:
+                raise RuntimeError(f"role {login} must not be a superuser or bypass row-level security")
+            conn.execute(text(f"ALTER ROLE \"{login}\" LOGIN PASSWORD '{_quote(password)}'"))
         conn.execute(text(f'GRANT strategist_app TO "{login}"'))
     engine.dispose()
 

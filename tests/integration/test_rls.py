@@ -104,3 +104,18 @@ def test_auth_lookups_answer_only_their_question(app_engine, make_tenant):
             conn.execute(text("SELECT * FROM auth_api_key_by_prefix(:p)"), {"p": uuid.uuid4().hex[:12]}).all()
             == []
         )
+
+
+def test_restarting_keeps_the_service_login_unprivileged(stack, app_engine):
+    """A second start on the same data directory re-runs the bootstrap as the (non-superuser) owner: PostgreSQL 16+
+    refuses any ALTER ROLE that names SUPERUSER/BYPASSRLS, so the bootstrap must only reset the password."""
+    from infra import db
+    from infra.local.stack import APP_ROLE
+
+    for _ in range(2):
+        db.ensure_app_login(stack.owner_url(), login=APP_ROLE, password=stack.creds.app_password)
+    with app_engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        ).one()
+    assert row == (False, False)
