@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,21 @@ class LocalStack:
 
         return seed_connections(self.owner_url())
 
+    def install_demo_alert_rules(self, demo: dict[str, Any]) -> int:
+        """The seed writes clients directly, so no `client.created` event installs their default alert rules the
+        way it does for a client made through the API; this does the same, once (it skips kinds already there)."""
+        from strategist import bootstrap
+        from strategist.services.alerts.evaluate import install_defaults_for
+
+        def factory() -> Any:
+            return bootstrap.system_unit_of_work("seed")
+
+        return sum(
+            install_defaults_for(factory, uuid.UUID(t["tenant_id"]), uuid.UUID(c))
+            for t in demo["tenants"]
+            for c in t["client_ids"]
+        )
+
     def kick_sync(self) -> None:
         """Resume backfills and restatements at once on start, instead of waiting for the hourly schedule."""
         spec = self.template.functions["JobSyncFunction"]
@@ -258,9 +274,10 @@ class LocalStack:
         self.start_aws()
         self.start_simulator()
         self.configure_environment()
-        self.seed()
+        demo = self.seed()
         if self.demo_platforms:
             self.seed_platforms()
+            self.install_demo_alert_rules(demo)
         if background:
             self.start_background()
             if self.demo_platforms:
