@@ -37,7 +37,7 @@ Z90 = NormalDist().inv_cdf(0.9)
 
 
 def tolerance_pct(
-    elapsed_days: int, days_in_month: int, start: float = BAND_START_PCT, end: float = BAND_END_PCT
+    elapsed_days: float, days_in_month: int, start: float = BAND_START_PCT, end: float = BAND_END_PCT
 ) -> float:
     """tol(k) = start - (start - end) x k / D, k clamped to [0, D]."""
     share = min(1.0, max(0.0, elapsed_days / days_in_month))

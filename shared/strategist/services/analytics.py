@@ -27,6 +27,7 @@ from sqlalchemy import select, text
 
 from strategist.adapters.db.models import Client, PlatformConnection
 from strategist.adapters.db.uow import UnitOfWork
+from strategist.domain import pacing as pacing_rule
 from strategist.domain.auth import Principal
 from strategist.domain.errors import NotFound, ValidationFailed
 from strategist.domain.money import minor_unit_exponent
@@ -39,8 +40,9 @@ DEFAULT_CURRENCY = "USD"
 #: Platforms restate recent days (Google: conversions up to ~15 h late; Meta: attribution windows still open).
 EARLY_ESTIMATE_DAYS = 3
 #: Pacing tolerance: +-15 % on day 1, narrowing linearly to +-5 % at month end.
-BAND_START_PCT = Decimal(15)
-BAND_END_PCT = Decimal(5)
+# One pacing band for the dashboard, insights, optimization and the pacing alerts (strategist.domain.pacing).
+BAND_START_PCT = Decimal(str(pacing_rule.BAND_START_PCT))
+BAND_END_PCT = Decimal(str(pacing_rule.BAND_END_PCT))
 
 RATIO_Q = Decimal("0.0001")
 PCT_Q = Decimal("0.01")
@@ -708,9 +710,8 @@ def _top_campaigns(
 
 
 def pacing_band(elapsed: Decimal, days_in_month: int) -> Decimal:
-    """Tolerance in percent: BAND_START_PCT at the start of the month narrowing linearly to BAND_END_PCT."""
-    share = min(Decimal(1), max(ZERO, elapsed / days_in_month))
-    return _q(BAND_START_PCT - (BAND_START_PCT - BAND_END_PCT) * share, Decimal("0.1"))
+    """Tolerance in percent (strategist.domain.pacing.tolerance_pct, the alerts' band), to 0.1 point."""
+    return _q(Decimal(str(pacing_rule.tolerance_pct(float(elapsed), days_in_month))), Decimal("0.1"))
 
 
 def _pacing(
