@@ -102,3 +102,96 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# ---- issue 8, browser recommendations/reports slice: a client connected to the platform simulator -------------
+# The same path as tests/integration/test_apply_undo.py: an account on the simulator, a connection made through the
+# API (which queues the backfill), and the sync queue drained through the real worker, so the campaigns and their
+# metrics are what a real sync writes.
+
+
+@pytest.fixture(scope="session")
+def drain_sync(stack: Any) -> Any:
+    import boto3
+
+    from infra.local import lambda_runtime
+    from infra.local.poller import Poller, QueueBinding
+
+    spec = stack.template.functions["WorkerSyncFunction"]
+    trigger = next(t for t in stack.template.sqs_triggers if t.function == "WorkerSyncFunction")
+    sqs = boto3.client("sqs", endpoint_url=stack.resources.endpoint)
+    binding = QueueBinding(
+        trigger,
+        stack.resources.queue_urls[trigger.queue],
+        stack.resources.attributes[(trigger.queue, "Arn")],
+        lambda event: lambda_runtime.invoke(spec, event),
+    )
+    poller = Poller(sqs, [binding], wait_s=0)
+
+    def run(max_batches: int = 200) -> None:
+        for _ in range(max_batches):
+            msgs = sqs.receive_message(QueueUrl=binding.queue_url, MaxNumberOfMessages=1)
+            if not msgs.get("Messages"):
+                return
+            m = msgs["Messages"][0]
+            sqs.change_message_visibility(
+                QueueUrl=binding.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+            )
+            poller.poll_once(binding)
+        raise AssertionError("the sync queue did not drain")
+
+    return run
+
+
+def connect_simulated_account(
+    stack: Any,
+    api: Any,
+    drain_sync: Any,
+    world: Any,
+    campaigns: list[dict[str, Any]],
+    *,
+    client_index: int = 0,
+    history_days: int = 45,
+) -> str:
+    """A Google Ads account on the simulator with `campaigns` (CampaignSpec dicts), connected to the client
+    through the API and synced; returns the account id."""
+    import uuid
+
+    import httpx
+
+    account = str(7_770_000_000 + uuid.uuid4().int % 1_000_000)
+    spec = {
+        "platform": "google_ads",
+        "account_id": account,
+        "name": "Browser test account",
+        "currency": "USD",
+        "time_zone": "UTC",
+        "history_days": history_days,
+        "campaigns": campaigns,
+    }
+    httpx.post(f"{stack.sim_url}/_sim/accounts", json={"accounts": [spec]}).raise_for_status()
+    body = {
+        "platform": "google_ads",
+        "credentials": {
+            "customer_id": account,
+            "developer_token": "dev",
+            "client_id": "cid",
+            "client_secret": "cs",
+            "refresh_token": "1//rt",
+        },
+        "backfill_days": history_days,
+    }
+    client = world.clients[client_index]
+    r = api.post(f"/api/v1/clients/{client}/connections", json=body, headers=world.owner.headers)
+    assert r.status_code == 201, r.text
+    drain_sync()
+    return account
+
+
+def sim_campaign(stack: Any, account: str, external_id: str) -> dict[str, Any]:
+    """The simulator's own state of one campaign (what the platform holds, not what we synced)."""
+    import httpx
+
+    accounts = httpx.get(f"{stack.sim_url}/_sim/accounts").json()["accounts"]
+    acct = next(a for a in accounts if a["account_id"] == account)
+    return next(c for c in acct["campaigns"] if c["id"] == external_id)
