@@ -228,3 +228,60 @@ def resolve(value: Any, ref: Callable[[str], Any], getatt: Callable[[str, str], 
             sep, items = arg
             return sep.join(str(resolve(i, ref, getatt)) for i in items)
     return {k: resolve(v, ref, getatt) for k, v in value.items()}
+
+
+# -- issue 8, live updates slice: the WebSocket API's routes ---------------------------------------------------
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str  # $connect, $disconnect, $default or a custom action
+    function: str  # logical id of the integrated function
+    authorizer: str | None  # logical id of the REQUEST authorizer's function ($connect only)
+    two_way: bool  # a route response is configured: the integration's body goes back to the client
+
+
+_FUNCTION_IN_URI = re.compile(r"\$\{([A-Za-z0-9]+)\.Arn\}")
+_INTEGRATION_IN_TARGET = re.compile(r"integrations/\$\{([A-Za-z0-9]+)\}")
+
+
+def _sub_text(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        arg = value["Fn::Sub"]
+        return arg if isinstance(arg, str) else str(arg[0])
+    return str(value)
+
+
+def websocket_routes(template: Template) -> dict[str, list[WebSocketRoute]]:
+    """Per WEBSOCKET API (logical id): its routes with the function each integrates and the authorizer function."""
+    apis = {
+        lid for lid, res in template.of_type("AWS::ApiGatewayV2::Api").items()
+        if res.get("Properties", {}).get("ProtocolType") == "WEBSOCKET"
+    }  # fmt: skip
+    responses = {
+        str((res.get("Properties", {}).get("RouteId") or {}).get("Ref"))
+        for res in template.of_type("AWS::ApiGatewayV2::RouteResponse").values()
+    }
+    out: dict[str, list[WebSocketRoute]] = {api: [] for api in apis}
+    for lid, res in template.of_type("AWS::ApiGatewayV2::Route").items():
+        props = res.get("Properties", {})
+        api = (props.get("ApiId") or {}).get("Ref")
+        if api not in apis:
+            continue
+        m = _INTEGRATION_IN_TARGET.search(_sub_text(props.get("Target", "")))
+        if not m:
+            continue
+        integration = template.resources[m.group(1)].get("Properties", {})
+        fn = _FUNCTION_IN_URI.search(_sub_text(integration.get("IntegrationUri", "")))
+        authorizer_fn = None
+        auth_ref = (
+            (props.get("AuthorizerId") or {}).get("Ref")
+            if props.get("AuthorizationType") == "CUSTOM"
+            else None
+        )
+        if auth_ref:
+            a = _FUNCTION_IN_URI.search(
+                _sub_text(template.resources[auth_ref]["Properties"]["AuthorizerUri"])
+            )
+            authorizer_fn = a.group(1) if a else None
+        if fn:
+            out[api].append(WebSocketRoute(props["RouteKey"], fn.group(1), authorizer_fn, lid in responses))
+    return out

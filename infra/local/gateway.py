@@ -399,6 +399,7 @@ def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -
     routes.append(Mount("/assets", DashboardAssets(directory=DASHBOARD_DIST / "assets", check_dir=False)))
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", proxy, methods=methods))
+    routes.append(websocket_route(gateway))  # issue 8, live updates: the WebSocket API at /ws
 
     async def not_routed(request: Request, exc: Exception) -> Response:
         # Paths the catch-all cannot match (a raw newline, say) still answer in the API's envelope, like API Gateway.
@@ -410,3 +411,230 @@ def create_app(gateway: Gateway, *, server_url: str = "http://127.0.0.1:8029") -
         )
 
     return Starlette(routes=routes, exception_handlers={404: not_routed, 405: not_routed})
+
+
+# -- issue 8, live updates slice: the WebSocket API, locally ----------------------------------------------------
+# What API Gateway's WebSocket API does in front of the functions: the template's WEBSOCKET routes served at
+# /ws. The handshake runs the $connect route's REQUEST authorizer and then its integration (a 401/403 or the
+# integration's non-2xx refuses the upgrade), each client message is routed by the route selection expression
+# ($request.body.action, falling back to $default) and a two-way route's body goes back to the client, and a closed
+# socket invokes $disconnect. LiveSockets is the management API's stand-in: the push function's
+# connection_poster() posts through it (post_to_connection; a closed or unknown connection is GoneException).
+import asyncio  # noqa: E402
+import datetime as _dt  # noqa: E402
+import secrets as _secrets  # noqa: E402
+
+from starlette.routing import WebSocketRoute as _WsRoute  # noqa: E402
+from starlette.websockets import WebSocket, WebSocketDisconnect  # noqa: E402
+
+WEBSOCKET_PATH = "/ws"
+
+
+class LiveSockets:
+    """Open sockets by connection id, shared by every app this process serves; thread-safe ``post``."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, tuple[WebSocket, asyncio.AbstractEventLoop]] = {}
+        self._lock = threading.Lock()
+        self.posted = 0
+
+    def add(self, connection_id: str, websocket: WebSocket, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._sockets[connection_id] = (websocket, loop)
+
+    def remove(self, connection_id: str) -> None:
+        with self._lock:
+            self._sockets.pop(connection_id, None)
+
+    def __contains__(self, connection_id: object) -> bool:
+        return connection_id in self._sockets
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+    def post(self, endpoint: str, connection_id: str, data: bytes) -> None:
+        from strategist.adapters.aws.websocket import ConnectionGone
+
+        entry = self._sockets.get(connection_id)
+        if entry is None:
+            raise ConnectionGone(connection_id)
+        websocket, loop = entry
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise RuntimeError("post_to_connection from the gateway's own event loop would deadlock")
+        future = asyncio.run_coroutine_threadsafe(websocket.send_text(data.decode()), loop)
+        try:
+            future.result(timeout=5)
+        except Exception as exc:
+            self.remove(connection_id)
+            raise ConnectionGone(connection_id) from exc
+        self.posted += 1
+
+
+LIVE_SOCKETS = LiveSockets()
+
+
+def _ws_event(
+    *,
+    route_key: str,
+    event_type: str,
+    connection_id: str,
+    connected_at: int,
+    websocket: WebSocket,
+    stage: str,
+    authorizer: dict[str, Any] | None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    now = _dt.datetime.now(_dt.UTC)
+    headers = {k: v for k, v in websocket.headers.items()}
+    multi: dict[str, list[str]] = {}
+    for k, v in websocket.headers.raw:
+        multi.setdefault(k.decode("latin-1"), []).append(v.decode("latin-1"))
+    query = {k: v for k, v in websocket.query_params.items()}
+    host = websocket.headers.get("host", "127.0.0.1")
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "messageDirection": "IN",
+        "extendedRequestId": str(uuid.uuid4()),
+        "requestId": str(uuid.uuid4()),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "stage": stage,
+        "connectedAt": connected_at,
+        "identity": {
+            "sourceIp": websocket.client.host if websocket.client else "127.0.0.1",
+            "userAgent": websocket.headers.get("user-agent", ""),
+        },
+        "domainName": host,
+        "connectionId": connection_id,
+        "apiId": "local",
+    }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+    if event_type == "CONNECT":
+        event.update(headers=headers, multiValueHeaders=multi, queryStringParameters=query or None)
+    elif event_type == "MESSAGE":
+        event["requestContext"]["messageId"] = _secrets.token_urlsafe(9)
+        event["body"] = body
+    else:
+        event.update(headers=headers, multiValueHeaders=multi)
+        event["requestContext"].update(disconnectStatusCode=1000, disconnectReason="Client-side close frame")
+    return event
+
+
+async def _deny(websocket: WebSocket, status: int, code: str, message: str) -> None:
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(_error(status, code, message))
+    else:
+        await websocket.close(code=1008, reason=message[:120])
+
+
+def websocket_endpoint(gateway: Gateway) -> Callable[[WebSocket], Any]:
+    from infra.template import websocket_routes
+    from strategist.adapters.aws.websocket import install_local_poster
+
+    install_local_poster(LIVE_SOCKETS)
+    apis = websocket_routes(gateway.template)
+    routes = {r.route_key: r for api_routes in apis.values() for r in api_routes}
+
+    async def invoke(function: str, event: dict[str, Any]) -> Any:
+        spec = gateway.functions[function]
+        return await anyio.to_thread.run_sync(lambda_runtime.invoke, spec, event, limiter=gateway.limiter)
+
+    async def endpoint(websocket: WebSocket) -> None:
+        connection_id = base64.b64encode(_secrets.token_bytes(10)).decode()
+        connected_at = int(time.time() * 1000)
+
+        def event(
+            route_key: str, kind: str, ctx: dict[str, Any] | None, body: str | None = None
+        ) -> dict[str, Any]:
+            return _ws_event(
+                route_key=route_key, event_type=kind, connection_id=connection_id, connected_at=connected_at,
+                websocket=websocket, stage=gateway.stage, authorizer=ctx, body=body,
+            )  # fmt: skip
+
+        connect = routes.get("$connect")
+        ctx: dict[str, Any] | None = None
+        if connect is not None and connect.authorizer:
+            method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:local/{gateway.stage}/$connect"
+            auth_event = {**event("$connect", "CONNECT", None), "type": "REQUEST", "methodArn": method_arn}
+            try:
+                policy = await invoke(connect.authorizer, auth_event)
+            except Exception as exc:
+                if str(exc) == "Unauthorized":
+                    await _deny(websocket, 401, "not_authenticated", "valid credentials are required")
+                else:
+                    log.exception("websocket authorizer failed")
+                    await _deny(websocket, 500, "internal_error", "authorizer failed")
+                return
+            statements = policy.get("policyDocument", {}).get("Statement", [])
+            allowed = any(
+                s.get("Effect") == "Allow" and _arn_matches(s.get("Resource"), method_arn) for s in statements
+            )
+            denied = any(
+                s.get("Effect") == "Deny" and _arn_matches(s.get("Resource"), method_arn) for s in statements
+            )
+            if denied or not allowed:
+                await _deny(websocket, 403, "forbidden", "access denied")
+                return
+            ctx = {"principalId": policy.get("principalId"), **(policy.get("context") or {})}
+        subprotocol = None
+        if connect is not None:
+            try:
+                result = await invoke(connect.function, event("$connect", "CONNECT", ctx))
+            except Exception:
+                log.exception("$connect failed")
+                await _deny(websocket, 502, "bad_gateway", "the $connect integration failed")
+                return
+            status = int((result or {}).get("statusCode", 200))
+            if not 200 <= status < 300:
+                await _deny(websocket, status, "connect_refused", "the $connect integration refused")
+                return
+            headers = {k.lower(): v for k, v in ((result or {}).get("headers") or {}).items()}
+            subprotocol = headers.get("sec-websocket-protocol")
+        await websocket.accept(subprotocol=subprotocol)
+        LIVE_SOCKETS.add(connection_id, websocket, asyncio.get_running_loop())
+        try:
+            while True:
+                body = await websocket.receive_text()
+                try:
+                    parsed = json.loads(body)
+                    action = parsed.get("action") if isinstance(parsed, dict) else None
+                except ValueError:
+                    action = None
+                route = routes.get(str(action)) if action is not None else None
+                route = route or routes.get("$default")
+                if route is None:
+                    await websocket.send_text(
+                        json.dumps({"message": "Forbidden", "connectionId": connection_id})
+                    )
+                    continue
+                try:
+                    result = await invoke(route.function, event(route.route_key, "MESSAGE", ctx, body))
+                except Exception:
+                    log.exception("websocket route %s failed", route.route_key)
+                    await websocket.send_text(json.dumps({"message": "Internal server error"}))
+                    continue
+                if route.two_way and isinstance(result, dict) and result.get("body"):
+                    await websocket.send_text(str(result["body"]))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            LIVE_SOCKETS.remove(connection_id)
+            disconnect = routes.get("$disconnect")
+            if disconnect is not None:
+                try:
+                    await invoke(disconnect.function, event("$disconnect", "DISCONNECT", ctx))
+                except Exception:
+                    log.exception("$disconnect failed")
+
+    return endpoint
+
+
+def websocket_route(gateway: Gateway) -> _WsRoute:
+    return _WsRoute(WEBSOCKET_PATH, websocket_endpoint(gateway))

@@ -11,6 +11,7 @@ from sqlalchemy import delete, text
 
 from strategist.adapters.db.models import IdempotencyKey, OutboxEvent, RefreshToken
 from strategist.adapters.db.uow import UnitOfWork
+from strategist.services import live
 
 OUTBOX_KEEP_DAYS = 7
 REFRESH_KEEP_DAYS = 7
@@ -18,7 +19,7 @@ REFRESH_KEEP_DAYS = 7
 
 def purge_expired(uow_factory: Callable[[], UnitOfWork], *, now: dt.datetime | None = None) -> dict[str, int]:
     now = now or dt.datetime.now(dt.UTC)
-    counts = {"idempotency_keys": 0, "refresh_tokens": 0, "outbox": 0}
+    counts = {"idempotency_keys": 0, "refresh_tokens": 0, "outbox": 0, "live_connections": 0}
     with uow_factory() as uow:
         tenants: list[uuid.UUID] = list(uow.session.scalars(text("SELECT system_tenant_ids()")))
     for tenant_id in tenants:
@@ -38,4 +39,6 @@ def purge_expired(uow_factory: Callable[[], UnitOfWork], *, now: dt.datetime | N
                     OutboxEvent.published_at < now - dt.timedelta(days=OUTBOX_KEEP_DAYS)
                 )
             ).rowcount
+            # issue 8, live updates: WebSocket connections past their expiry (a lost $disconnect)
+            counts["live_connections"] += live.purge_expired(uow, now=now)
     return counts

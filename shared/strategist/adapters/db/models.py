@@ -866,3 +866,27 @@ TENANT_TABLES = (
     "automation_rules",
     "optimization_recommendations",
 )
+
+
+# -- issue 8, live updates slice: open WebSocket connections ---------------------------------------------------------
+class LiveConnection(Base):
+    """One open dashboard WebSocket (an API Gateway connection id) and who opened it: the push function sends a
+    tenant's events only to its connections, and a client-scoped principal's only about its clients."""
+
+    __tablename__ = "live_connections"
+    connection_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    role: Mapped[str] = mapped_column(String(20))
+    client_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    endpoint: Mapped[str] = mapped_column(String(500))
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    connected_at: Mapped[dt.datetime] = _created()
+    last_seen_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+TENANT_TABLES = (*TENANT_TABLES, "live_connections")
+# -- end of the live updates slice ------------------------------------------------------------------------------------

@@ -80,6 +80,23 @@ def _record(
     uow.session.flush()
     after = {**_snapshot(alert), **({"note": note} if note else {})}
     uow.audit(f"alert.{step.transition}", "alert", alert.id, before=before, after=after)
+    emit_transition(uow, alert, step.transition)
+
+
+def emit_transition(uow: UnitOfWork, alert: Alert, transition: str) -> None:
+    """The domain event of a transition (alert.opened, .reopened, .acknowledged, .snoozed, .resolved): ids and
+    enums only; open dashboards refresh on it (issue 8, live updates)."""
+    uow.emit(
+        f"alert.{transition}",
+        {
+            "alert_id": alert.id,
+            "client_id": alert.client_id,
+            "rule_id": alert.rule_id,
+            "severity": alert.severity,
+            "kind": alert.kind,
+            "state": alert.state,
+        },
+    )
 
 
 def acknowledge(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: AlertNote) -> AlertOut:
@@ -152,6 +169,7 @@ def apply_findings(
                 uow.session.add(alert)
                 uow.session.flush()
                 uow.audit("alert.opened", "alert", alert.id, after=_snapshot(alert))
+                emit_transition(uow, alert, "opened")
                 counts["opened"] += 1
                 counts["notified"] += notify(uow, rule, client, alert, "opened")
                 continue

@@ -227,6 +227,8 @@ def render_and_store(
     report.error = None
     report.generated_at = now
     report.updated_at = now
+    # issue 8, live updates: open pages refresh their reports list
+    uow.emit("report.ready", {"report_id": report.id, "client_id": report.client_id, "version": version})
 
 
 def _resolve_period(body: ReportGenerate, client: Client, now: dt.datetime) -> tuple[dt.date, dt.date]:
