@@ -71,3 +71,13 @@ screenshots: install chromium dashboard
 ## Upload dashboard/dist to the stack's DashboardBucket and invalidate CloudFront (needs AWS credentials).
 deploy-dashboard: install
 	$(PY) dashboard/deploy.py --stack $(STACK)
+
+# -- issue 9, security hygiene slice -----------------------------------------------------------------------------
+.PHONY: audit
+
+## Dependency audit: pip-audit --strict over the installed environment; reviewed ignores in infra/dep_audit.py.
+audit: install
+	$(PY) -m infra.dep_audit
+
+## `make test` audits the dependencies before running pytest.
+test: audit
