@@ -125,6 +125,7 @@ def _html(status: int, title: str, text: str, form: str = "") -> Response:
     query=UnsubscribeQuery,
     auth=False,
     tags=TAGS,
+    html=True,
 )
 def unsubscribe_page(ctx: RequestCtx) -> Response:
     """A GET never unsubscribes: mail scanners follow links. The page's button (or a mail client's one-click
@@ -157,6 +158,7 @@ def unsubscribe_page(ctx: RequestCtx) -> Response:
     auth=False,
     envelope_key="unsubscribe",
     tags=TAGS,
+    html=True,
 )
 def unsubscribe(ctx: RequestCtx) -> Any:
     channel, recipient = svc.unsubscribe(ctx.uow, bootstrap.key_ring(), ctx.query.token)

@@ -81,6 +81,7 @@ class Operation:
     content_types: tuple[str, ...]
     description: str = ""
     guard: Callable[[RequestCtx], Any] | None = None
+    html: bool = False  # the handler may answer with a text/html page (public pages for people, not programs)
 
 
 def validation_problems(exc: ValidationError, prefix: str) -> list[FieldProblem]:
@@ -183,6 +184,7 @@ class Api:
         content_types: tuple[str, ...] = JSON_TYPES,
         use_db: bool = True,
         guard: Callable[[RequestCtx], Any] | None = None,
+        html: bool = False,
     ) -> Callable[[Callable[[RequestCtx], Any]], Callable[..., Response]]:
         method = method.upper()
         if scope is None and auth:
@@ -208,6 +210,7 @@ class Api:
                 content_types=content_types,
                 description=(fn.__doc__ or "").strip(),
                 guard=guard,
+                html=html,
             )
             self.operations.append(op)
 

@@ -11,17 +11,58 @@ from pydantic import BaseModel, TypeAdapter
 from strategist.http.api import Operation
 
 REF = "#/components/schemas/{model}"
+REF_PREFIX = "#/components/schemas/"
+
+
+def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rename_refs(v, renames) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF_PREFIX) and ref[len(REF_PREFIX) :] in renames:
+            out["$ref"] = REF.format(model=renames[ref[len(REF_PREFIX) :]])
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(v, renames) for v in node]
+    return node
+
+
+def _register(components: dict[str, Any], name: str, definition: Any) -> str:
+    """Add a component under `name`, or under `name2`, `name3`... when another, different schema already holds
+    that name (two modules' `Scope` enums, say): never let one silently stand for the other."""
+    candidate, n = name, 1
+    while candidate in components and components[candidate] != definition:
+        n += 1
+        candidate = f"{name}{n}"
+    components.setdefault(candidate, definition)
+    return candidate
+
+
+def _merge_defs(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Move the schema's $defs into components, renaming on a clash, and point its $refs at the final names."""
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    renames: dict[str, str] = {}
+    # a definition may refer to another one of the same batch, so names are settled before anything is added
+    for name, definition in defs.items():
+        candidate, n = name, 1
+        while (candidate in components and components[candidate] != definition) or (
+            candidate != name and candidate in defs
+        ):
+            n += 1
+            candidate = f"{name}{n}"
+        if candidate != name:
+            renames[name] = candidate
+    for name, definition in defs.items():
+        components.setdefault(renames.get(name, name), _rename_refs(definition, renames))
+    return _rename_refs(schema, renames) if renames else schema
 
 
 def _schema(tp: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
     schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-    for name, definition in schema.pop("$defs", {}).items():
-        components.setdefault(name, definition)
+    schema = _merge_defs(schema, components)
     if isinstance(tp, type) and issubclass(tp, BaseModel) and "properties" in schema:
         # Named models become components, so clients generated from the document get named types.
         name = tp.__name__ if mode == "validation" or tp.__name__ not in components else f"{tp.__name__}Out"
-        components.setdefault(name, schema)
-        return {"$ref": REF.format(model=name)}
+        return {"$ref": REF.format(model=_register(components, name, schema))}
     return schema
 
 
@@ -95,9 +136,9 @@ def build_openapi(
         ]
         if op.query is not None:
             # parameters are listed one by one, so the query model is expanded here, not referenced
-            qschema = TypeAdapter(op.query).json_schema(ref_template=REF, mode="validation")
-            for name, definition in qschema.pop("$defs", {}).items():
-                components.setdefault(name, definition)
+            qschema = _merge_defs(
+                TypeAdapter(op.query).json_schema(ref_template=REF, mode="validation"), components
+            )
             required = set(qschema.get("required", []))
             for name, prop in qschema.get("properties", {}).items():
                 params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
@@ -131,13 +172,14 @@ def build_openapi(
                 },
             }
         responses: dict[str, Any] = {}
+        html: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}} if op.html else {}
         if op.status == 204:
             responses["204"] = {"description": "Done; no content"}
         else:
             data = _schema(op.response, components, "serialization") if op.response is not None else {}
             responses[str(op.status)] = {
                 "description": op.summary,
-                "content": {"application/json": {"schema": _envelope(data, op.envelope_key)}},
+                "content": {"application/json": {"schema": _envelope(data, op.envelope_key)}, **html},
             }
         codes = [
             "400",
@@ -146,9 +188,9 @@ def build_openapi(
             "429",
         ]  # sign-in, refresh and invitation routes answer 401 without an authorizer
         if op.auth:
-            codes += ["403", "404"]
-        if op.path_params:
-            codes.append("404")
+            codes.append("403")
+        # every operation can answer 404: a missing or foreign resource, an unknown or expired signed link
+        codes.append("404")
         if op.method == "POST":
             codes += ["409", "413", "415"]
         if op.method == "PATCH":
@@ -156,7 +198,10 @@ def build_openapi(
         for code in sorted(set(codes)):
             responses[code] = {
                 "description": ERROR_TEXT[code],
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}},
+                    **(html if code == "404" else {}),
+                },
             }
         item["responses"] = responses
         item["security"] = [{"bearerAuth": []}] if op.auth else []
