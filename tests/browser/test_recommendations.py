@@ -8,7 +8,6 @@ the new budget; undo puts the simulator's campaign back exactly as it was."""
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -23,24 +22,30 @@ EXT_ID = "9001"
 START = Decimal("100.00")
 # An unsaturated revenue curve (half saturation far above the spend): the fitted marginal ROAS is well above 1,
 # so the optimizer raises the budget by the whole ±30 % cap.
-CAMPAIGN = {
-    "id": EXT_ID,
-    "name": "Search brand",
-    "budget": str(START),
-    "curve": {"aov": 120, "max_conversions": 40, "half_saturation": 600},
-}
+CURVE = {"aov": 120, "max_conversions": 40, "half_saturation": 600}
+CAMPAIGNS = [
+    {"id": EXT_ID, "name": "Search brand", "budget": str(START), "curve": CURVE},
+    {"id": "9002", "name": "Search generic", "budget": "80", "curve": CURVE},
+]
 
 
 @pytest.fixture(scope="module")
 def world(make_tenant_module: Any, stack: Any, api: Any, drain_sync: Any) -> Any:
     w = make_tenant_module("Browser recommendations")
-    w.account = connect_simulated_account(stack, api, drain_sync, w, [CAMPAIGN])
+    w.account = connect_simulated_account(stack, api, drain_sync, w, CAMPAIGNS)
     return w
 
 
 def _budget_log(stack: Any, account_campaign: str) -> list[dict[str, Any]]:
     log = httpx.get(f"{stack.sim_url}/_sim/budget_log").json()["changes"]
     return [c for c in log if c["campaign_id"] == account_campaign]
+
+
+def _toast(page: Any, message: str) -> None:
+    """The page's notification (a polite live region) says exactly `message`."""
+    toast = page.get_by_role("status").filter(has_text=message)
+    toast.wait_for()
+    assert toast.inner_text().strip() == message
 
 
 def _rec(api: Any, world: Any, rec_id: str) -> dict[str, Any]:
@@ -62,9 +67,9 @@ def test_find_preview_apply_approve_and_undo(
     sign_in(page, world.analyst.email, world.analyst.password)
     page.get_by_test_id("overview-table").wait_for()
     page.goto(f"/clients/{world.clients[0]}")
+    page.get_by_role("button", name="Insights for Search brand").click()
     recs = page.get_by_test_id("recommendations")
-    find = recs.get_by_role("button", name="Find recommendations for Search brand")
-    find.click()
+    recs.get_by_role("button", name="Find recommendations for Search brand").click()
     item = recs.locator("li[data-rec-status]", has_text="Raise the daily budget of Search brand by 30 %")
     item.wait_for()
     assert item.get_attribute("data-rec-status") == "proposed"
@@ -74,7 +79,7 @@ def test_find_preview_apply_approve_and_undo(
     listed = api.get(
         "/api/v1/recommendations", params={"client_id": str(world.clients[0])}, headers=world.owner.headers
     ).json()["data"]["items"]
-    (rec,) = [r for r in listed if r["kind"] == "scale_budget"]
+    (rec,) = [r for r in listed if r["kind"] == "scale_budget" and r["changes"][0]["external_id"] == EXT_ID]
     change = rec["changes"][0]
     assert (change["external_id"], change["before"], change["after"]) == (EXT_ID, "100.00", "130.00")
 
@@ -99,11 +104,15 @@ def test_find_preview_apply_approve_and_undo(
     item.get_by_role("button", name="Apply").click()
     pending = recs.locator("li[data-rec-status=pending_approval]")
     pending.wait_for()
-    assert page.get_by_role("status").inner_text().strip() == "Sent for approval by an owner or admin."
+    _toast(page, "Sent for approval by an owner or admin.")
     assert pending.get_by_test_id("rec-status").inner_text() == "pending approval"
     # The requester cannot approve: no button in the page, and the API refuses outright.
     assert pending.get_by_role("button", name="Approve and apply").count() == 0
     assert pending.get_by_role("button").count() == 0  # no apply / preview / undo while it waits
+    assert (
+        pending.get_by_test_id("rec-approval-note").inner_text()
+        == "You asked to apply this: another owner or admin must approve it."
+    )
     refused = api.post(f"/api/v1/recommendations/{rec['id']}/approve", json={}, headers=world.analyst.headers)
     assert refused.status_code == 403
     assert Decimal(sim_campaign(stack, world.account, EXT_ID)["budget"]) == START
@@ -125,7 +134,7 @@ def test_find_preview_apply_approve_and_undo(
         waiting.get_by_role("button", name="Approve and apply").click()
         applied = arecs.locator("li[data-rec-status=applied]")
         applied.wait_for()
-        assert apage.get_by_role("status").inner_text().strip() == "Applied on the platform."
+        _toast(apage, "Applied on the platform.")
         now = sim_campaign(stack, world.account, EXT_ID)
         assert Decimal(now["budget"]) == Decimal("130.00")
         assert {k: v for k, v in now.items() if k != "budget"} == {
@@ -141,7 +150,7 @@ def test_find_preview_apply_approve_and_undo(
         # -- undo: the simulator's campaign is exactly what it was ---------------------------------------
         applied.get_by_role("button", name="Undo").click()
         arecs.locator("li[data-rec-status=undone]").wait_for()
-        assert re.match(r"Undone: the platform is back", apage.get_by_role("status").inner_text().strip())
+        _toast(apage, "Undone: the platform is back to its previous value.")
         restored = sim_campaign(stack, world.account, EXT_ID)
         assert Decimal(restored.pop("budget")) == START  # the simulator keeps micros/10^6, e.g. 1E+2
         assert restored == {k: v for k, v in original.items() if k != "budget"}
@@ -156,3 +165,35 @@ def test_find_preview_apply_approve_and_undo(
     # The analyst's page shows the outcome after a reload, too.
     page.reload()
     recs.locator("li[data-rec-status=undone]").wait_for()
+
+
+def test_an_admin_cannot_approve_their_own_request(page: Any, world: Any, api: Any, stack: Any) -> None:
+    """Four eyes hold for admins too: the requester gets no approve button, a note saying why, and a 403."""
+    original = sim_campaign(stack, world.account, "9002")
+    sign_in(page, world.admin.email, world.admin.password)
+    page.get_by_test_id("overview-table").wait_for()
+    page.goto(f"/clients/{world.clients[0]}")
+    page.get_by_role("button", name="Insights for Search generic").click()
+    recs = page.get_by_test_id("recommendations")
+    recs.get_by_role("button", name="Find recommendations for Search generic").click()
+    item = recs.locator("li[data-rec-status=proposed]", has_text="Raise the daily budget of Search generic")
+    item.get_by_role("button", name="Apply").click()
+    pending = recs.locator("li[data-rec-status=pending_approval]", has_text="Search generic")
+    pending.wait_for()
+    assert "daily_budget 80.00 → 104.00 USD" in pending.inner_text()
+    assert pending.get_by_role("button", name="Approve and apply").count() == 0
+    assert (
+        pending.get_by_test_id("rec-approval-note").inner_text()
+        == "You asked to apply this: another owner or admin must approve it."
+    )
+    listed = api.get(
+        "/api/v1/recommendations", params={"client_id": str(world.clients[0])}, headers=world.owner.headers
+    ).json()["data"]["items"]
+    (rec,) = [r for r in listed if r["status"] == "pending_approval"]
+    own = api.post(f"/api/v1/recommendations/{rec['id']}/approve", json={}, headers=world.admin.headers)
+    assert own.status_code == 403 and "requester cannot approve" in own.text
+    assert sim_campaign(stack, world.account, "9002") == original
+    # The owner sees the button; approving applies 104.00 on the platform.
+    ok = api.post(f"/api/v1/recommendations/{rec['id']}/approve", json={}, headers=world.owner.headers)
+    assert ok.status_code == 200, ok.text
+    assert Decimal(sim_campaign(stack, world.account, "9002")["budget"]) == Decimal("104.00")

@@ -439,6 +439,12 @@ export function clientPage() {
       }
     },
 
+    // The API never lets the requester approve their own request (four eyes); the page does not offer it.
+    requestedByMe(rec) {
+      const me = Alpine.store("app").me;
+      return !!(me?.user_id && rec.requested_by === `user:${me.user_id}`);
+    },
+
     impactText(rec) {
       const e = rec.expected_impact || {};
       const parts = [];
