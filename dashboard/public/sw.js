@@ -17,7 +17,8 @@ self.addEventListener("activate", (event) => {
 });
 
 function isData(url) {
-  return url.pathname.startsWith("/api/") || url.pathname === "/health" || url.pathname.startsWith("/openapi") || url.pathname.startsWith("/docs");
+  // /ws: the live-updates WebSocket (issue 8), never cached or answered by the worker
+  return url.pathname.startsWith("/api/") || url.pathname === "/health" || url.pathname.startsWith("/openapi") || url.pathname.startsWith("/docs") || url.pathname === "/ws";
 }
 
 self.addEventListener("fetch", (event) => {

@@ -1,8 +1,9 @@
 import Alpine from "alpinejs";
 import "./style.css";
-import { api, items, onSessionChange, resume, session, signIn, signOut } from "./api.js";
+import { api, items, onSessionChange, refresh, resume, session, signIn, signOut } from "./api.js";
 import { destroyAll } from "./charts.js";
 import { live } from "./live.js";
+import { websocketTransport } from "./live_socket.js";
 import * as fmt from "./format.js";
 import { overviewPage } from "./pages/overview.js";
 import { clientPage } from "./pages/client.js";
@@ -32,6 +33,13 @@ function parse(url) {
 }
 
 window.fmt = fmt;
+
+// Live updates over the WebSocket API; a fresh access token on every (re)connect.
+live.use(websocketTransport());
+async function liveToken() {
+  if (session.refreshToken && Date.now() > session.expiresAt - 30_000) await refresh();
+  return session.accessToken;
+}
 
 Alpine.store("app", {
   ready: false,
@@ -79,6 +87,7 @@ Alpine.store("app", {
         live.stop();
       }
     });
+    live.onStatus((status) => (this.liveStatus = status));
     window.addEventListener("popstate", () => this.resolve(parse(location.href)));
     document.addEventListener("click", (e) => {
       const a = e.target.closest("a[href]");
@@ -102,8 +111,7 @@ Alpine.store("app", {
     this.signedIn = true;
     this.clients = items(await api.get("/api/v1/clients", { limit: 200 }));
     this.applyBranding();
-    live.start(session.accessToken);
-    this.liveStatus = live.status;
+    live.start(liveToken);
   },
 
   applyBranding() {

@@ -74,13 +74,14 @@ def _rows(stack, tenant_id: uuid.UUID) -> list[Any]:
 
 def test_connect_refused_without_or_with_a_bad_token(api):
     for url in ("/ws", "/ws?token=not-a-jwt", "/ws?token=msk_nonexistentkey0000000000"):
-        with pytest.raises(WebSocketDenialResponse) as exc:
-            with api.websocket_connect(url):
-                pass
-        assert exc.value.status_code == 401, url
-    with pytest.raises(WebSocketDenialResponse) as exc:
-        with api.websocket_connect("/ws", subprotocols=["msk.bearer", "garbage.token.here"]):
+        with pytest.raises(WebSocketDenialResponse) as exc, api.websocket_connect(url):
             pass
+        assert exc.value.status_code == 401, url
+    with (
+        pytest.raises(WebSocketDenialResponse) as exc,
+        api.websocket_connect("/ws", subprotocols=["msk.bearer", "garbage.token.here"]),
+    ):
+        pass
     assert exc.value.status_code == 401
 
 
@@ -106,7 +107,7 @@ def test_events_reach_the_right_tenant_and_client_only(api, stack, make_tenant, 
         owner.send_text("not json")
         assert "not JSON" in owner.receive_json()["message"]
 
-        alert_1, alert_0 = uuid.uuid4(), uuid.uuid4()
+        alert_1 = uuid.uuid4()
         # client 1 of tenant A: the owner only
         _emit(a.tenant_id, "alert.opened", {"alert_id": alert_1, "client_id": c1, "severity": "high",
                                             "kind": "threshold", "state": "open"})  # fmt: skip
@@ -146,7 +147,10 @@ def test_gone_connections_are_dropped_when_pushing_and_expired_ones_by_housekeep
     engine = create_engine(stack.owner_url())
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        for cid, expires in (("gone-1", now + dt.timedelta(hours=1)), ("expired-1", now - dt.timedelta(minutes=1))):
+        for cid, expires in (
+            ("gone-1", now + dt.timedelta(hours=1)),
+            ("expired-1", now - dt.timedelta(minutes=1)),
+        ):
             conn.execute(
                 text(
                     "INSERT INTO live_connections (connection_id, tenant_id, role, endpoint, connected_at, "
