@@ -27,7 +27,7 @@ export function overviewPage() {
     async init() {
       // Live updates (when a transport is connected): new metrics or alert changes refresh the table.
       this._unsubscribe = live.on("*", (e) => {
-        if (/^(metrics|alert|connection)\./.test(e.type || "")) this.load();
+        if (/^(metrics|alert|connection|sync)\./.test(e.type || "")) this.load();
       });
       await this.load();
     },

@@ -45,6 +45,7 @@ PUSHED_EVENTS: tuple[str, ...] = (
     "recommendation.approval_requested",
     "recommendation.applied",
     "recommendation.undone",
+    "sync.failed",
     "connection.broken",
     "connection.created",
     "connection.deleted",

@@ -187,6 +187,16 @@ def _finish_failed(
             )
             if broken is not None:
                 mark_broken(uow, conn, broken)
+            # issue 8, live updates: open pages show the failed sync
+            uow.emit(
+                "sync.failed",
+                {
+                    "connection_id": conn.id,
+                    "client_id": conn.client_id,
+                    "platform": conn.platform,
+                    "run_id": run_id,
+                },
+            )
 
 
 def _upsert_campaigns(
