@@ -50,7 +50,7 @@ def _as(conn, tenant) -> None:
 
 
 def test_the_table_list_is_complete_and_every_table_has_a_row(setup):
-    owner, _, tables, a, b, rows_a, rows_b = setup
+    owner, _, tables, a, b, _rows_a, _rows_b = setup
     assert len(tables) >= 36  # 36 when written (issue 9); only grows
     for tenant in (a, b):
         empty = [t for t, n in tenant_rows.counts(owner, tenant.tenant_id, tables).items() if n == 0]
@@ -82,7 +82,7 @@ def test_every_tenant_table_has_rls_enabled_and_a_tenant_policy(setup):
 
 @pytest.mark.parametrize("kind", ["select", "update", "delete", "insert", "move"])
 def test_tenant_a_cannot_touch_tenant_b(setup, kind):
-    owner, app, tables, a, b, rows_a, rows_b = setup
+    owner, app, tables, a, b, _rows_a, rows_b = setup
     before = tenant_rows.counts(owner, b.tenant_id, tables)
     refused: dict[str, str] = {}
     with app.connect() as conn:
