@@ -47,6 +47,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 principal = verification.principal_from_api_key(uow, token)
         else:
             principal = verification.principal_from_jwt(bootstrap.key_ring(), bootstrap.settings(), token)
+            with bootstrap.unit_of_work() as uow:
+                verification.require_current_user(uow, principal)
     except NotAuthenticated as exc:
         log.info("denied: %s", exc.message)
         raise Exception("Unauthorized") from exc

@@ -130,7 +130,9 @@ def test_users_management(api, make_tenant):
     assert r.status_code == 200
     login = api.post("/api/v1/auth/token", json={"email": t.analyst.email, "password": t.analyst.password})
     assert login.status_code == 401
-    for actor in (t.analyst, t.viewer, t.viewer_key):
+    # the deactivated analyst's still-unexpired access token is refused at once (tests/security/test_attacks.py)
+    assert api.get("/api/v1/users", headers=t.analyst.headers).status_code == 401
+    for actor in (t.viewer, t.viewer_key):
         assert api.get("/api/v1/users", headers=actor.headers).status_code == 403
 
 

@@ -1,4 +1,5 @@
-"""What the Lambda authorizer runs on every request: verify a JWT (no database) or an API key (one look-up).
+"""What the Lambda authorizer runs on every request: verify a JWT (then one look-up: is its user still active, in
+the same role?) or an API key (one look-up).
 
 Kept apart from the sign-in service so a JWT-authorized request never imports SQLAlchemy or argon2."""
 
@@ -48,6 +49,25 @@ def principal_from_jwt(ring: crypto.KeyRing, settings: Settings, token: str) -> 
         raise NotAuthenticated(str(exc)) from exc
     except (KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("invalid token claims") from exc
+
+
+def require_current_user(uow: UnitOfWork, principal: Principal) -> None:
+    """A signed token is not enough: its user must still exist, be active and hold the role the token names. A
+    user deactivated, deleted or demoted since sign-in is refused at once, not when the token expires."""
+    from sqlalchemy import select
+
+    from strategist.adapters.db.models import User
+
+    uow.set_tenant(principal.tenant_id)
+    row = uow.session.execute(
+        select(User.is_active, User.role).where(
+            User.id == principal.user_id, User.tenant_id == principal.tenant_id
+        )
+    ).first()
+    if row is None or not row.is_active:
+        raise NotAuthenticated("user is no longer active")
+    if row.role != principal.role.value:
+        raise NotAuthenticated("the user's role has changed; sign in again")
 
 
 def principal_from_api_key(uow: UnitOfWork, key: str) -> Principal:
