@@ -120,11 +120,53 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+#: No request body of this API nests deeper than a handful of levels; a JSON bomb nests thousands deep.
+MAX_JSON_DEPTH = 64
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse {"role": "viewer", "role": "owner"}: parsers disagree on which one wins, so neither is taken."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Iterative, so the check itself cannot exhaust the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def _parse_json_body(model: type[BaseModel], raw: bytes) -> tuple[Any, ValidationFailed | None]:
     """Body problems are returned, not raised: the route's guard decides first whether the caller may even
     learn that the target exists."""
     try:
-        data = json.loads(raw)
+        try:
+            data = json.loads(raw, object_pairs_hook=_unique_keys)
+        except DuplicateKey as dup:
+            return None, ValidationFailed.one(f"body.{dup.key}", "appears more than once in the object")
+        except RecursionError:
+            return None, ValidationFailed.one("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if _too_deep(data):
+            return None, ValidationFailed.one("body", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
         nul = _nul_path(data, "body")
         if nul is not None:
             return None, ValidationFailed.one(nul, "must not contain the NUL character (\\u0000)")
