@@ -60,6 +60,15 @@ def _upload_out(row: CompetitorData) -> dict[str, Any]:
     }
 
 
+def _label(filename: str | None) -> str | None:
+    """The uploaded file's name is a label, never a path: directories (either slash) and leading dots are
+    dropped, and a formula-looking name is neutralised for the CSV export."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].lstrip(". ").strip()
+    return neutralise(name)[:255] or None
+
+
 def upload(
     uow: UnitOfWork,
     principal: Principal,
@@ -114,7 +123,7 @@ def upload(
         tenant_id=principal.tenant_id,
         client_id=client.id,
         kind=kind,
-        filename=neutralise(filename)[:255] if filename else None,
+        filename=_label(filename),
         platform=platform,
         period_start=start,
         period_end=end,
