@@ -1,0 +1,147 @@
+"""Secrets never reach the logs. Recognisable secrets are planted (a platform refresh token, client secret and
+developer token, a Meta access token, a password at sign-in, right and wrong, API keys, JWTs, refresh tokens, a
+webhook secret, a language-model key in the environment), the flows that touch them run through the real handlers
+(sign-in, refresh, logout, API-key auth, connection create/test/sync/reconnect, a platform revoking the token,
+errors), and every log record at DEBUG plus the functions' stdout/stderr are searched for the planted values."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import httpx
+
+from tests.integration.test_sync import _account, drain  # noqa: F401  (drain is a fixture)
+
+MARK = uuid.uuid4().hex[:10]
+
+
+def _captured(caplog, capfd) -> str:
+    out, err = capfd.readouterr()
+    records = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.__dict__}" for r in caplog.records)
+    return "\n".join([caplog.text, records, out, err])
+
+
+def test_planted_secrets_never_reach_the_logs(api, stack, make_tenant, drain, caplog, capfd, monkeypatch):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    llm_key = f"sk-ant-api03-PLANTED{MARK}llmkey0123456789"
+    monkeypatch.setenv("STRATEGIST_TEST_LLM_API_KEY", llm_key)
+    world = make_tenant()
+    planted: dict[str, str] = {"llm key": llm_key, "password": world.owner.password, "jwt": world.owner.token}
+
+    # sign-in: right password, wrong password, unknown user; refresh, logout
+    wrong_pw = f"PLANTEDpw{MARK}"
+    planted["wrong password"] = wrong_pw
+    ok = api.post("/api/v1/auth/token", json={"email": world.owner.email, "password": world.owner.password})
+    assert ok.status_code == 200
+    tokens = ok.json()["data"]
+    planted["access token"] = tokens["access_token"]
+    planted["refresh token"] = tokens["refresh_token"]
+    assert (
+        api.post("/api/v1/auth/token", json={"email": world.owner.email, "password": wrong_pw}).status_code
+        == 401
+    )
+    unknown = {"email": f"nobody-{MARK}@tests.example", "password": wrong_pw}
+    assert api.post("/api/v1/auth/token", json=unknown).status_code == 401
+    again = api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert again.status_code == 200
+    planted["rotated refresh token"] = again.json()["data"]["refresh_token"]
+    assert (
+        api.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+    )
+    assert api.post(
+        "/api/v1/auth/logout", json={"refresh_token": planted["rotated refresh token"]}
+    ).status_code in {
+        200,
+        204,
+    }
+
+    # API keys: made, used, a wrong one refused; a forged JWT refused
+    made = api.post(
+        "/api/v1/api-keys",
+        json={"name": "bot", "role": "analyst", "scopes": ["read"]},
+        headers=world.owner.headers,
+    )
+    assert made.status_code == 201, made.text
+    key = next(v for v in made.json()["data"].values() if isinstance(v, str) and v.startswith("msk_"))
+    planted["api key"] = key
+    assert api.get("/api/v1/tenant", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    wrong_key = key[:17] + f"PLANTEDkey{MARK}"
+    planted["wrong api key"] = wrong_key
+    assert api.get("/api/v1/tenant", headers={"Authorization": f"Bearer {wrong_key}"}).status_code == 401
+    assert api.get("/api/v1/tenant", headers={"X-Api-Key": wrong_key}).status_code == 401
+    forged = world.owner.token[:-6] + "PLANTD"
+    planted["forged jwt"] = forged
+    assert api.get("/api/v1/tenant", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+    # webhook secret
+    r = api.post("/api/v1/communication-settings/webhook-secret", headers=world.owner.headers)
+    assert r.status_code == 201, r.text
+    planted["webhook secret"] = r.json()["webhook_secret"]["secret"]
+
+    # platform credentials: create (validated against the simulator), test, sync, a revoked token, reconnect
+    account = str(5_560_000_000 + uuid.uuid4().int % 1_000_000)
+    httpx.post(f"{stack.sim_url}/_sim/accounts", json={"accounts": [_account("google_ads", account)]})
+    google = {
+        "customer_id": account,
+        "developer_token": f"PLANTEDdev{MARK}",
+        "client_id": f"PLANTEDcid{MARK}",
+        "client_secret": f"PLANTEDcs{MARK}",
+        "refresh_token": f"1//PLANTEDrt{MARK}",
+    }
+    planted |= {f"google {k}": v for k, v in google.items() if k != "customer_id"}
+    base = f"/api/v1/clients/{world.clients[0]}/connections"
+    r = api.post(
+        base,
+        json={"platform": "google_ads", "credentials": google, "backfill_days": 30},
+        headers=world.owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    conn_id = r.json()["data"]["id"]
+    assert api.post(f"{base}/{conn_id}/test", headers=world.owner.headers).status_code == 200
+    drain()
+
+    meta_account = str(100_000_000_000_000 + uuid.uuid4().int % 10**12)
+    httpx.post(f"{stack.sim_url}/_sim/accounts", json={"accounts": [_account("meta_ads", meta_account)]})
+    meta = {"ad_account_id": f"act_{meta_account}", "access_token": f"EAAPLANTED{MARK}meta"}
+    planted["meta access token"] = meta["access_token"]
+    r = api.post(
+        base,
+        json={"platform": "meta_ads", "credentials": meta, "backfill_days": 30},
+        headers=world.owner.headers,
+    )
+    assert r.status_code == 201, r.text
+    meta_id = r.json()["data"]["id"]
+    drain()
+    try:
+        httpx.post(
+            f"{stack.sim_url}/_sim/faults",
+            json={"platform": "meta_ads", "kind": "expired_token", "count": 50},
+        )
+        assert api.post(f"{base}/{meta_id}/sync", headers=world.owner.headers).status_code == 202
+        drain()
+        assert api.post(f"{base}/{meta_id}/test", headers=world.owner.headers).status_code in {
+            200,
+            409,
+            422,
+            502,
+        }
+    finally:
+        httpx.delete(f"{stack.sim_url}/_sim/faults")
+    wrong_meta = {"ad_account_id": "act_999999999999999", "access_token": f"EAAPLANTED{MARK}wrong"}
+    planted["wrong meta token"] = wrong_meta["access_token"]
+    r = api.post(f"{base}/{meta_id}/reconnect", json={"credentials": wrong_meta}, headers=world.owner.headers)
+    assert r.status_code == 422
+
+    # an error inside a handler, logged with its traceback, that carries a secret in its message
+    logging.getLogger("strategist.test").error("probe %s", "visible-marker")
+    try:
+        raise RuntimeError(f"upstream said: Authorization: Bearer {planted['access token']}")
+    except RuntimeError:
+        logging.getLogger("strategist.test").exception("call failed")
+
+    text = _captured(caplog, capfd)
+    assert "visible-marker" in text and "call failed" in text  # the capture does see the service's logs
+    assert len(caplog.records) > 50
+    leaks = {label for label, value in planted.items() if value in text}
+    assert not leaks, leaks
