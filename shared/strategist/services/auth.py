@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from strategist.config import Settings
 from strategist.domain.auth import ROLE_RANK, Principal, Role, Scope
 from strategist.domain.errors import Forbidden, NotAuthenticated, NotFound, ValidationFailed
 from strategist.services.clients import require_clients_exist
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,16 @@ def login(
 ) -> TokenPair:
     row = uow.session.execute(text("SELECT * FROM auth_user_by_email(:e)"), {"e": email}).mappings().first()
     ok = crypto.verify_password(row["password_hash"] if row else None, password)
-    if not row or not ok or not row["is_active"]:
+    if not row:
+        # no tenant to hold an audit row: a log line with a hash of the address (never the address itself)
+        log.warning(
+            "sign-in refused: unknown e-mail", extra={"email_sha256": crypto.sha256_hex(email.lower())}
+        )
+        raise NotAuthenticated("e-mail or password is wrong")
+    if not ok or not row["is_active"]:
+        _audit_refusal(
+            uow, row["tenant_id"], row["id"], "auth.login_failed", "wrong_password" if not ok else "inactive"
+        )
         raise NotAuthenticated("e-mail or password is wrong")
     uow.set_tenant(row["tenant_id"])
     uow.actor = f"user:{row['id']}"
@@ -106,6 +118,7 @@ def refresh(uow: UnitOfWork, ring: crypto.KeyRing, settings: Settings, *, refres
     if row is None:
         raise NotAuthenticated("refresh token is not valid")
     uow.set_tenant(row["tenant_id"])
+    uow.actor = f"user:{row['user_id']}"  # the token's holder, whoever presents it
     if row["revoked_at"] is not None:
         uow.session.execute(
             update(RefreshToken)
@@ -116,11 +129,14 @@ def refresh(uow: UnitOfWork, ring: crypto.KeyRing, settings: Settings, *, refres
         uow.commit()
         raise NotAuthenticated("refresh token was already used; sign in again")
     if row["expires_at"] <= _now():
+        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.refresh_failed", "expired")
         raise NotAuthenticated("refresh token expired; sign in again")
     user = uow.session.get(User, row["user_id"])
     if user is None or not user.is_active:
+        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.refresh_failed", "inactive")
         raise NotAuthenticated("user is no longer active")
     uow.session.execute(update(RefreshToken).where(RefreshToken.id == row["id"]).values(revoked_at=_now()))
+    uow.audit("auth.refresh", "user", user.id)
     return _issue(
         uow,
         ring,
@@ -144,11 +160,24 @@ def logout(uow: UnitOfWork, *, refresh_token: str) -> None:
     if row is None:
         return
     uow.set_tenant(row["tenant_id"])
+    uow.actor = f"user:{row['user_id']}"
     uow.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == row["family_id"], RefreshToken.revoked_at.is_(None))
         .values(revoked_at=_now())
     )
+    uow.audit("auth.logout", "user", row["user_id"])
+
+
+def _audit_refusal(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID, action: str, reason: str
+) -> None:
+    """A refused sign-in or refresh is audited in the user's tenant and committed before the 401 is raised (the
+    request's rollback must not take the record with it)."""
+    uow.set_tenant(tenant_id)
+    uow.actor = f"user:{user_id}"
+    uow.audit(action, "user", user_id, after={"reason": reason})
+    uow.commit()
 
 
 # -- API keys ---------------------------------------------------------------------------------------------------
