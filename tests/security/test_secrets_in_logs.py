@@ -145,3 +145,72 @@ def test_planted_secrets_never_reach_the_logs(api, stack, make_tenant, drain, ca
     assert len(caplog.records) > 50
     leaks = {label for label, value in planted.items() if value in text}
     assert not leaks, leaks
+
+
+# -- the redactor itself ----------------------------------------------------------------------------------------
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from strategist.logs import MASK, redact  # noqa: E402
+
+_TOKEN = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=20, max_size=60
+)
+_PROSE = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=80)
+_SHAPES = [
+    lambda s: f"eyJhbGciOiJIUzI1NiJ9.eyJ{s}.{s[::-1]}",
+    lambda s: f"msk_0123456789ab_{s}",
+    lambda s: f"whsec_{s}",
+    lambda s: f"1//{s}",
+    lambda s: f"sk-ant-api03-{s}",
+    lambda s: f"EAA{s.replace('-', 'x').replace('_', 'y')}",
+]
+_WRAPPERS = [
+    lambda v: v,
+    lambda v: f"Authorization: Bearer {v}",
+    lambda v: f'{{"refresh_token": "{v}"}}',
+    lambda v: f"client_secret={v}&grant_type=refresh_token",
+    lambda v: f"{{'password': '{v}'}}",
+    lambda v: f"X-Api-Key: {v}",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=_TOKEN,
+    shape=st.sampled_from(_SHAPES),
+    wrap=st.sampled_from(_WRAPPERS),
+    before=_PROSE,
+    after=_PROSE,
+)
+def test_redact_removes_every_shape_anywhere(secret, shape, wrap, before, after):
+    assume(secret not in before + after)
+    value = shape(secret)
+    line = f"{before} {wrap(value)} {after}"
+    clean = redact(line)
+    assert value not in clean and secret not in clean
+    assert redact(clean) == clean  # idempotent: a scrubbed line stays as it is
+
+
+@given(
+    field=st.sampled_from(["password", "client_secret", "access_token", "api_key", "webhook_secret"]),
+    value=_TOKEN,
+)
+def test_sensitive_fields_are_masked_in_every_notation(field, value):
+    for line in (f"{field}={value}", f'"{field}": "{value}"', f"{field}: {value}", f"'{field}': '{value}'"):
+        assert value not in redact(line) and MASK in redact(line)
+
+
+def test_ordinary_lines_are_left_alone():
+    for line in (
+        "synced 3 campaigns for account 1234567890 (2026-11-25)",
+        "token budget 4000 of 8000 used",
+        "campaign 'Spring sale' spend 123.45 USD, ROAS 3.2",
+        "GET /api/v1/clients/5b1c6a8e-8d8c-4a4e-9a53-2d1f3a1c9e77 200",
+    ):
+        assert redact(line) == line
+
+
+def test_secret_environment_values_are_masked(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "opaque-value-without-a-known-shape-42")
+    assert "opaque-value" not in redact("calling with opaque-value-without-a-known-shape-42 now")
