@@ -73,12 +73,14 @@ def build_mime(mail: OutgoingEmail, attachment_bytes: dict[str, bytes]) -> bytes
 
 
 def fetch_attachments(bucket: str, attachments: tuple[Attachment, ...]) -> dict[str, bytes]:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     out: dict[str, bytes] = {}
     for att in attachments:
         try:
             out[att.s3_key] = aws_client("s3").get_object(Bucket=bucket, Key=att.s3_key)["Body"].read()
+        except BotoCoreError as exc:  # S3 unreachable: nothing was sent yet, so retrying is safe
+            raise TransientSendError(f"attachment {att.s3_key}: {type(exc).__name__}: {exc}") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in {"NoSuchKey", "404"}:
@@ -92,13 +94,17 @@ class SesEmailSender:
         self.bucket = bucket
 
     def send(self, mail: OutgoingEmail) -> SendResult:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
         raw = build_mime(mail, fetch_attachments(self.bucket, mail.attachments))
         try:
             result = aws_client("ses").send_raw_email(
                 Source=mail.sender_address, Destinations=[mail.to], RawMessage={"Data": raw}
             )
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            # No connection was ever made, so SES cannot have the message: safe to retry. (A read timeout or a
+            # dropped connection is different: it may have been accepted, and stays 'uncertain'.)
+            raise TransientSendError(f"SES unreachable: {type(exc).__name__}") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", str(exc))

@@ -19,13 +19,15 @@ class SnsSmsSender:
         self.sender_id = sender_id
 
     def send(self, phone: str, text: str) -> str | None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
         attrs = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sender_id:
             attrs["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sender_id}
         try:
             result = aws_client("sns").publish(PhoneNumber=phone, Message=text, MessageAttributes=attrs)
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:  # never connected: nothing sent, retry
+            raise TransientSendError(f"SNS unreachable: {type(exc).__name__}") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", str(exc))
