@@ -20,4 +20,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         bootstrap.settings().event_bus_name,
     )
     log.info("outbox relay: %s", report)
+    if report.failed:
+        # Every row stays pending with its reason and goes out on the next run; failing the invocation is what
+        # makes the Lambda Errors metric (OutboxRelayErrorsAlarm) see that events are not reaching the bus.
+        raise RelayIncomplete(f"{report.failed} event(s) not accepted by the bus; {asdict(report)}")
     return asdict(report)
+
+
+class RelayIncomplete(RuntimeError):
+    """Some events were refused or the bus was unreachable."""
