@@ -116,3 +116,23 @@ def test_the_real_document_has_no_dangling_refs_and_one_scope_per_meaning(gatewa
     assert any("read" in e for e in enums) and any("campaign" in e for e in enums), enums
     unsub = doc["paths"]["/api/v1/communications/unsubscribe"]["get"]["responses"]
     assert "text/html" in unsub["404"]["content"]
+
+
+def test_creates_link_to_the_operations_on_the_item_they_made(gateway: Any) -> None:
+    """Stateful fuzzing follows these links with the real id (POST /clients -> GET/PATCH /clients/{client_id})."""
+    doc = gateway.openapi("http://127.0.0.1")
+    links = doc["paths"]["/api/v1/clients"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"]: link["parameters"] for link in links.values()}
+    ops = {
+        op["operationId"]: (path, method)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+    }
+    assert {ops[t] for t in targets} >= {("/api/v1/clients/{client_id}", "get")}
+    assert all(p == {"client_id": "$response.body#/data/id"} for p in targets.values())
+    linked = [
+        p
+        for p, item in doc["paths"].items()
+        if "links" in item.get("post", {}).get("responses", {}).get("201", {})
+    ]
+    assert len(linked) >= 10, linked

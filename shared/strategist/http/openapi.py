@@ -117,6 +117,35 @@ ERROR_TEXT = {
 }
 
 
+def _add_links(paths: dict[str, dict[str, Any]], components: dict[str, Any]) -> None:
+    """OpenAPI links from each create (POST /x answering 201 with an `id`) to the operations on the item it made
+    (/x/{x_id}): generated clients and stateful testers follow them with the real id instead of guessing."""
+    for path, item in paths.items():
+        post = item.get("post")
+        created = (post or {}).get("responses", {}).get("201")
+        if not created:
+            continue
+        data = created["content"]["application/json"]["schema"]["properties"]["data"]
+        ref = data.get("$ref", "")
+        target = components.get(ref.removeprefix(REF_PREFIX), data) if ref else data
+        if "id" not in target.get("properties", {}):
+            continue
+        links: dict[str, Any] = {}
+        for sub, sub_item in paths.items():
+            rest = sub[len(path) :]
+            if not sub.startswith(path + "/{") or rest.count("/") != 1 or not rest.endswith("}"):
+                continue
+            param = rest[2:-1]
+            for method, op in sub_item.items():
+                links[f"{op['operationId']}"] = {
+                    "operationId": op["operationId"],
+                    "parameters": {param: "$response.body#/data/id"},
+                    "description": f"{method.upper()} {sub} of the item just created",
+                }
+        if links:
+            created["links"] = links
+
+
 def build_openapi(
     operations: Iterable[Operation], *, title: str, version: str, server_url: str
 ) -> dict[str, Any]:
@@ -206,6 +235,7 @@ def build_openapi(
         item["responses"] = responses
         item["security"] = [{"bearerAuth": []}] if op.auth else []
         paths.setdefault(op.path, {})[op.method.lower()] = item
+    _add_links(paths, components)
     return {
         "openapi": "3.1.0",
         "info": {
