@@ -167,7 +167,9 @@ def test_find_preview_apply_approve_and_undo(
     recs.locator("li[data-rec-status=undone]").wait_for()
 
 
-def test_an_admin_cannot_approve_their_own_request(page: Any, world: Any, api: Any, stack: Any) -> None:
+def test_an_admin_cannot_approve_their_own_request(
+    page: Any, browser: Any, live_url: str, world: Any, api: Any, stack: Any
+) -> None:
     """Four eyes hold for admins too: the requester gets no approve button, a note saying why, and a 403."""
     original = sim_campaign(stack, world.account, "9002")
     sign_in(page, world.admin.email, world.admin.password)
@@ -193,7 +195,26 @@ def test_an_admin_cannot_approve_their_own_request(page: Any, world: Any, api: A
     own = api.post(f"/api/v1/recommendations/{rec['id']}/approve", json={}, headers=world.admin.headers)
     assert own.status_code == 403 and "requester cannot approve" in own.text
     assert sim_campaign(stack, world.account, "9002") == original
-    # The owner sees the button; approving applies 104.00 on the platform.
+
+    # An analyst who did not ask sees that it waits for an owner or admin, and no button either.
+    other = browser.new_context(base_url=live_url, viewport={"width": 1280, "height": 900})
+    other.set_default_timeout(20_000)
+    try:
+        opage = other.new_page()
+        sign_in(opage, world.analyst.email, world.analyst.password)
+        opage.get_by_test_id("overview-table").wait_for()
+        opage.goto(f"/clients/{world.clients[0]}")
+        waiting = opage.get_by_test_id("recommendations").locator(
+            "li[data-rec-status=pending_approval]", has_text="Search generic"
+        )
+        note = waiting.get_by_test_id("rec-approval-note")
+        note.wait_for()
+        assert note.inner_text() == "Waiting for an owner or admin to approve it."
+        assert waiting.get_by_role("button").count() == 0
+    finally:
+        other.close()
+
+    # The owner approves; 104.00 is applied on the platform.
     ok = api.post(f"/api/v1/recommendations/{rec['id']}/approve", json={}, headers=world.owner.headers)
     assert ok.status_code == 200, ok.text
     assert Decimal(sim_campaign(stack, world.account, "9002")["budget"]) == Decimal("104.00")
