@@ -214,3 +214,46 @@ def test_ordinary_lines_are_left_alone():
 def test_secret_environment_values_are_masked(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "opaque-value-without-a-known-shape-42")
     assert "opaque-value" not in redact("calling with opaque-value-without-a-known-shape-42 now")
+
+
+def test_webhook_send_and_failures_never_log_the_secret(stack, make_tenant, caplog, capfd):
+    """A signed webhook to a receiver that fails twice (retries), then a receiver that refuses the signature and
+    echoes the headers it got (a dead-letter reason in the making): the tenant's webhook secret is in no log."""
+    from tests.integration.test_worker_communications import (
+        Receiver,
+        _factory,
+        _queue,
+        _senders,
+        _set_secret,
+        deliver,
+    )
+
+    caplog.set_level(logging.DEBUG)
+    world = make_tenant()
+    secret = _set_secret(world)
+    url = "https://hooks.example.com/strategist"
+    receiver = Receiver(secret, fail_first=2)
+    comm = _queue(world, recipients=[url], channels=("webhook",))
+    deliver(
+        {"tenant_id": str(world.tenant_id), "communication_id": str(comm)},
+        uow_factory=_factory,
+        senders=_senders(receiver),
+    )
+    assert len(receiver.accepted) == 1
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad signature; got headers {dict(request.headers)} secret={secret}")
+
+    comm2 = _queue(world, recipients=[url], channels=("webhook",))
+    senders = _senders()
+    senders.webhook.transport = httpx.MockTransport(echo)
+    try:
+        deliver(
+            {"tenant_id": str(world.tenant_id), "communication_id": str(comm2)},
+            uow_factory=_factory,
+            senders=senders,
+        )
+    except Exception:
+        logging.getLogger("strategist.test").exception("delivery raised")
+    text = _captured(caplog, capfd)
+    assert secret not in text
