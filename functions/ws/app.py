@@ -61,6 +61,10 @@ def authorize(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 principal = verification.principal_from_api_key(uow, token)
         else:
             principal = verification.principal_from_jwt(bootstrap.key_ring(), bootstrap.settings(), token)
+            with (
+                bootstrap.unit_of_work() as uow
+            ):  # as the REST authorizer: the user still exists, active, same role
+                verification.require_current_user(uow, principal)
     except NotAuthenticated as exc:
         log.info("websocket connect denied: %s", exc.message)
         raise Exception("Unauthorized") from exc

@@ -473,6 +473,21 @@ class LiveSockets:
             raise ConnectionGone(connection_id) from exc
         self.posted += 1
 
+    def close(self, endpoint: str, connection_id: str) -> None:
+        """DeleteConnection: the server closes the socket (policy violation: its credentials changed)."""
+        entry = self._sockets.get(connection_id)
+        if entry is None:
+            return
+        websocket, loop = entry
+        self.remove(connection_id)
+        future = asyncio.run_coroutine_threadsafe(
+            websocket.close(code=1008, reason="credentials changed"), loop
+        )
+        try:
+            future.result(timeout=5)
+        except Exception:
+            log.info("closing %s: already closed", connection_id)
+
 
 LIVE_SOCKETS = LiveSockets()
 

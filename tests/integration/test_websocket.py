@@ -174,3 +174,30 @@ def test_gone_connections_are_dropped_when_pushing_and_expired_ones_by_housekeep
         assert [r.connection_id for r in _rows(stack, t.tenant_id)] != ["expired-1"]
         assert "expired-1" not in {r.connection_id for r in _rows(stack, t.tenant_id)}
     engine.dispose()
+
+
+def test_a_deactivated_users_socket_is_closed_and_cannot_reconnect(api, stack, make_tenant, push_delivery):
+    from starlette.websockets import WebSocketDisconnect
+
+    d, _calls = push_delivery
+    t = make_tenant("Live revoke")
+    with (
+        api.websocket_connect(f"/ws?token={t.analyst.token}") as analyst,
+        api.websocket_connect(f"/ws?token={t.owner.token}") as owner,
+    ):
+        r = api.patch(
+            f"/api/v1/users/{t.analyst.user_id}", json={"is_active": False}, headers=t.owner.headers
+        )
+        assert r.status_code == 200, r.text
+        _relay_and_deliver(stack, d)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            analyst.receive_json()
+        assert closed.value.code == 1008
+        assert [r.role for r in _rows(stack, t.tenant_id)] == ["owner"]
+        # the owner's socket is untouched and still receives the tenant's events
+        _emit(t.tenant_id, "report.ready", {"report_id": uuid.uuid4(), "client_id": t.clients[0]})
+        _relay_and_deliver(stack, d)
+        assert owner.receive_json()["type"] == "report.ready"
+    with pytest.raises(WebSocketDenialResponse) as exc, api.websocket_connect(f"/ws?token={t.analyst.token}"):
+        pass
+    assert exc.value.status_code == 401

@@ -51,6 +51,10 @@ PUSHED_EVENTS: tuple[str, ...] = (
     "connection.deleted",
 )
 
+#: events after which a principal's open sockets are closed (deactivated, demoted, re-scoped user; revoked key): the
+#: page reconnects with a fresh token and the authorizer decides again
+REVOKING_EVENTS: tuple[str, ...] = ("user.updated", "api_key.revoked")
+
 #: detail fields copied into a message: ids and a few small enums, never figures or free text
 _SAFE_FIELDS = frozenset({"platform", "severity", "kind", "state", "status"})
 
@@ -192,6 +196,8 @@ def push(
     on focus)."""
     report = PushReport(event_type)
     tenant_id = _uuid(detail.get("tenant_id"))
+    if tenant_id is not None and event_type in REVOKING_EVENTS:
+        return _revoke(uow_factory, poster, tenant_id, event_type, detail, report)
     if tenant_id is None or event_type not in PUSHED_EVENTS:
         return report
     now = now or dt.datetime.now(dt.UTC)
@@ -225,4 +231,35 @@ def push(
             uow.session.execute(
                 delete(LiveConnection).where(LiveConnection.connection_id.in_(report.gone_ids))
             )
+    return report
+
+
+def _revoke(
+    uow_factory: Callable[[], UnitOfWork],
+    poster: ConnectionPoster,
+    tenant_id: uuid.UUID,
+    event_type: str,
+    detail: dict[str, Any],
+    report: PushReport,
+) -> PushReport:
+    column = LiveConnection.user_id if event_type == "user.updated" else LiveConnection.api_key_id
+    subject = _uuid(detail.get("user_id") if event_type == "user.updated" else detail.get("api_key_id"))
+    if subject is None:
+        return report
+    with uow_factory() as uow:
+        uow.set_tenant(tenant_id)
+        rows = list(
+            uow.session.execute(
+                delete(LiveConnection)
+                .where(column == subject)
+                .returning(LiveConnection.connection_id, LiveConnection.endpoint)
+            )
+        )
+    for connection_id, endpoint in rows:
+        try:
+            poster.close(endpoint, connection_id)
+            report.gone += 1
+        except Exception:
+            report.failed += 1
+            log.exception("closing %s failed", connection_id)
     return report

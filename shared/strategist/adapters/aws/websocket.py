@@ -4,6 +4,7 @@ gateway when it starts. The push function asks :func:`connection_poster` and nev
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Protocol
 
@@ -15,6 +16,10 @@ class ConnectionGone(Exception):
 class ConnectionPoster(Protocol):
     def post(self, endpoint: str, connection_id: str, data: bytes) -> None:
         """Send one message; raise ConnectionGone when the connection is closed."""
+        ...
+
+    def close(self, endpoint: str, connection_id: str) -> None:
+        """Close the connection from the server side (DeleteConnection); gone already is fine."""
         ...
 
 
@@ -53,6 +58,11 @@ class ManagementApiPoster:
             client.post_to_connection(ConnectionId=connection_id, Data=data)
         except client.exceptions.GoneException as exc:
             raise ConnectionGone(connection_id) from exc
+
+    def close(self, endpoint: str, connection_id: str) -> None:
+        client = self._client(endpoint)
+        with contextlib.suppress(client.exceptions.GoneException):
+            client.delete_connection(ConnectionId=connection_id)
 
 
 _local: ConnectionPoster | None = None
