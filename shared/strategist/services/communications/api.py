@@ -353,7 +353,7 @@ def _check(data: TemplateIn) -> None:
 
 def _name_taken(uow: UnitOfWork, name: str, except_id: uuid.UUID | None = None) -> bool:
     stmt = select(CommunicationTemplate.id).where(
-        func.lower(CommunicationTemplate.name) == name.lower(), CommunicationTemplate.deleted_at.is_(None)
+        func.lower(CommunicationTemplate.name) == func.lower(name), CommunicationTemplate.deleted_at.is_(None)
     )
     if except_id is not None:
         stmt = stmt.where(CommunicationTemplate.id != except_id)
