@@ -13,41 +13,56 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 import traceback
 from typing import Any
 
 MASK = "[redacted]"
 
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted jwt]"),
-    (re.compile(r"\b(msk_[0-9a-f]{12}_)[A-Za-z0-9_-]+"), r"\1" + MASK),
-    (re.compile(r"\bwhsec_[A-Za-z0-9_+/=-]+"), "whsec_" + MASK),
-    (re.compile(r"\b1//[A-Za-z0-9_-]{4,}"), MASK),
-    (re.compile(r"\bya29\.[A-Za-z0-9_.-]+"), MASK),
-    (re.compile(r"\bEAA[A-Za-z0-9]{8,}"), MASK),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), MASK),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
-    # "password": "…", password=…, client_secret: …, X-Api-Key: …, refresh_token=… (JSON, form, headers, reprs)
-    (
-        re.compile(
-            r"""(?ix)
-            (["']?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|authorization|credentials?)["']?
-             \s*[:=]\s*
-             (?:b?["'])?)
-            (?!\[redacted)[^\s"',&;}\]]+"""
-        ),
-        r"\1" + MASK,
-    ),
+#: (cheap substring trigger, pattern, replacement): a pattern only runs when its trigger is in the text, so an
+#: ordinary line costs a few substring checks.
+_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+    ("eyJ", re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted jwt]"),
+    ("msk_", re.compile(r"\b(msk_[0-9a-f]{12}_)[A-Za-z0-9_-]+"), r"\1" + MASK),
+    ("whsec_", re.compile(r"\bwhsec_[A-Za-z0-9_+/=-]+"), "whsec_" + MASK),
+    ("1//", re.compile(r"\b1//[A-Za-z0-9_-]{4,}"), MASK),
+    ("ya29.", re.compile(r"\bya29\.[A-Za-z0-9_.-]+"), MASK),
+    ("EAA", re.compile(r"\bEAA[A-Za-z0-9]{8,}"), MASK),
+    ("sk-", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), MASK),
+    ("", re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + MASK),
 ]
+#: "password": "…", password=…, client_secret: …, X-Api-Key: …, refresh_token=… (JSON, form, headers, reprs)
+_FIELD_TRIGGER = re.compile(r"(?i)password|passwd|secret|token|api[_-]?key|authorization|credential")
+_FIELD = re.compile(
+    r"""(?ix)
+    (["']?\b[\w-]*?(?:password|passwd|secret|token|api[_-]?key|authorization|credentials?)["']?
+     \s*[:=]\s*
+     (?:b?["'])?)
+    (?!\[redacted)[^\s"',&;}\]]+"""
+)
+_BEARER_TRIGGER = re.compile(r"(?i)bearer|basic")
 
 _SECRET_ENV = re.compile(r"(?i)(_KEY|_SECRET|_TOKEN|PASSWORD|_PASS)$|PASSWORD")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 _installed = False
 
 
+_env_cache: tuple[int, float, list[str]] = (-1, 0.0, [])
+
+
 def _env_secrets() -> list[str]:
-    values = {v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v) >= 8}
-    return sorted(values, key=len, reverse=True)
+    """Values of secret-looking environment variables, longest first. Re-read when a variable is added or
+    removed, and at least once a second (a changed value is picked up within that second)."""
+    global _env_cache
+    size, at, values = _env_cache
+    now = time.monotonic()
+    if size == len(os.environ) and now - at < 1.0:
+        return values
+    values = sorted(
+        {v for k, v in os.environ.items() if len(v) >= 8 and _SECRET_ENV.search(k)}, key=len, reverse=True
+    )
+    _env_cache = (len(os.environ), now, values)
+    return values
 
 
 def redact(text: str) -> str:
@@ -55,8 +70,14 @@ def redact(text: str) -> str:
     for value in _env_secrets():
         if value in text:
             text = text.replace(value, MASK)
-    for pattern, repl in _PATTERNS:
+    for trigger, pattern, repl in _PATTERNS:
+        if trigger and trigger not in text:
+            continue
+        if not trigger and not _BEARER_TRIGGER.search(text):
+            continue
         text = pattern.sub(repl, text)
+    if _FIELD_TRIGGER.search(text):
+        text = _FIELD.sub(r"\1" + MASK, text)
     return text
 
 
