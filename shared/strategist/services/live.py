@@ -14,6 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ from strategist.adapters.db.uow import UnitOfWork
 from strategist.domain.auth import Principal
 
 log = logging.getLogger(__name__)
+
+#: concurrent post_to_connection calls per pushed event
+POST_CONCURRENCY = 16
 
 #: API Gateway closes a WebSocket connection after two hours at the latest
 MAX_CONNECTION_AGE = dt.timedelta(hours=2)
@@ -212,19 +216,31 @@ def push(
                 ).where(LiveConnection.tenant_id == tenant_id, LiveConnection.expires_at >= now)
             )
         )
-    for connection_id, endpoint, client_ids in rows:
-        if not may_receive(client_ids, event_client):
-            report.skipped += 1
-            continue
+    targets = [(cid, endpoint) for cid, endpoint, client_ids in rows if may_receive(client_ids, event_client)]
+    report.skipped = len(rows) - len(targets)
+
+    def send(target: tuple[str, str]) -> str:
+        connection_id, endpoint = target
         try:
             poster.post(endpoint, connection_id, data)
-            report.sent += 1
+            return "sent"
         except ConnectionGone:
+            return "gone"
+        except Exception:
+            log.exception("push to %s failed", connection_id)
+            return "failed"
+
+    # Each post is an HTTPS call on AWS: a few at once, so a tenant with many open pages is not served serially.
+    with ThreadPoolExecutor(max_workers=max(1, min(POST_CONCURRENCY, len(targets)))) as pool:
+        outcomes = list(pool.map(send, targets))
+    for (connection_id, _endpoint), outcome in zip(targets, outcomes, strict=True):
+        if outcome == "sent":
+            report.sent += 1
+        elif outcome == "gone":
             report.gone += 1
             report.gone_ids.append(connection_id)
-        except Exception:
+        else:
             report.failed += 1
-            log.exception("push to %s failed", connection_id)
     if report.gone_ids:
         with uow_factory() as uow:
             uow.set_tenant(tenant_id)
