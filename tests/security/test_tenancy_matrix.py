@@ -106,6 +106,20 @@ class Matrix:
         }
         self.victim_ids.discard(str(victim.clients[0]))
 
+    def fingerprints(self) -> tuple[str, ...]:
+        """Per table, a digest of the tenant's rows as text: catches updates and soft deletes, not only counts."""
+        if not hasattr(self, "_fp_sql"):
+            self._fp_sql = text(
+                "SELECT "
+                + ", ".join(
+                    f"(SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {t} x "
+                    "WHERE tenant_id = :t)"
+                    for t in self.tables
+                )
+            )
+        with self.owner.connect() as conn:
+            return tuple(conn.execute(self._fp_sql, {"t": self.victim.tenant_id}).one())
+
     def counts(self) -> tuple[int, ...]:
         with self.owner.connect() as conn:
             return tuple(conn.execute(self.count_sql, {"t": self.victim.tenant_id}).one())
@@ -206,3 +220,49 @@ def test_route_refuses_every_outsider_and_writes_nothing(route, matrix):
     after = matrix.counts()
     changed = {t: (b, a) for t, b, a in zip(matrix.tables, before, after, strict=True) if b != a}
     assert not changed, changed
+
+
+# -- the audit trail of the owner's own mutations ----------------------------------------------------------------
+UNAUDITED_TABLES = {
+    "audit_log",
+    "outbox",
+    "idempotency_keys",
+    "processed_messages",
+    "llm_usage",
+    "live_connections",
+}
+MUTATING = [r for r in ROUTES if r.method in {"POST", "PUT", "PATCH", "DELETE"}]
+# deletes last (the client itself at the very end): they remove the objects the other calls aim at
+MUTATING.sort(key=lambda r: (r.method == "DELETE", r.path == "/api/v1/clients/{client_id}"))
+
+
+def test_every_successful_mutation_is_audited(stack, api, make_tenant_module):
+    """Every mutating route, called by the tenant's own owner at its real objects with the matrix's body: each
+    call that changed a tenant table (other than the log tables themselves) also wrote an audit_log row."""
+    owner_world = make_tenant_module()
+    m = Matrix(stack, api, owner_world, make_tenant_module())
+    audit_at = m.tables.index("audit_log")
+    try:
+        succeeded, unaudited = [], []
+        for route in MUTATING:
+            before, audits = m.fingerprints(), m.counts()[audit_at]
+            r = api.request(
+                route.method,
+                m.path(route.path),
+                json=m.body(route.method, route.path),
+                headers=owner_world.owner.headers,
+            )
+            after = m.fingerprints()
+            changed = {
+                t
+                for t, b, a in zip(m.tables, before, after, strict=True)
+                if b != a and t not in UNAUDITED_TABLES
+            }
+            if r.status_code < 300 and changed:
+                succeeded.append(f"{route.method} {route.path}")
+                if m.counts()[audit_at] <= audits:
+                    unaudited.append((f"{route.method} {route.path}", sorted(changed)))
+        assert len(succeeded) >= 10, succeeded  # the check did exercise real writes
+        assert not unaudited, unaudited
+    finally:
+        m.owner.dispose()
