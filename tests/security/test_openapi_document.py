@@ -136,3 +136,15 @@ def test_creates_link_to_the_operations_on_the_item_they_made(gateway: Any) -> N
         if "links" in item.get("post", {}).get("responses", {}).get("201", {})
     ]
     assert len(linked) >= 10, linked
+
+
+def test_every_writing_method_documents_409(gateway: Any) -> None:
+    """PUT /communication-templates/{id} answered an undocumented 409 (a name taken by another template)."""
+    doc = gateway.openapi("http://127.0.0.1")
+    for path, item in doc["paths"].items():
+        for method in ("post", "put", "patch", "delete"):
+            if method in item:
+                assert "409" in item[method]["responses"], (method, path)
+        for method in ("post", "put", "patch"):
+            if method in item and "requestBody" in item[method]:
+                assert {"413", "415"} <= set(item[method]["responses"]), (method, path)

@@ -220,10 +220,10 @@ def build_openapi(
             codes.append("403")
         # every operation can answer 404: a missing or foreign resource, an unknown or expired signed link
         codes.append("404")
-        if op.method == "POST":
+        if op.method in ("POST", "PUT", "PATCH"):
             codes += ["409", "413", "415"]
-        if op.method == "PATCH":
-            codes += ["409", "413", "415"]
+        if op.method == "DELETE":
+            codes.append("409")  # e.g. still in use, or in a state that cannot be removed
         for code in sorted(set(codes)):
             responses[code] = {
                 "description": ERROR_TEXT[code],
