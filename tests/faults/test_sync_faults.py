@@ -323,3 +323,38 @@ def test_poison_sync_messages_and_only_they_reach_the_dlq(api, make_tenant, stac
     assert sorted(m["Body"] for m in dead) == sorted(poison)
     assert _conn(api, t, conn_id)["backfill"]["complete"]
     assert_matches_truth(stack, db, "google_ads", account, conn_id)
+
+
+def test_client_side_read_timeout_is_retried(api, make_tenant, stack, db, worker_queue, monkeypatch, caplog):
+    """The platform accepts the connection and then says nothing for longer than the connector's read timeout
+    (2 s here, 60 s in production): httpx raises ReadTimeout, the connector retries, and the backfill completes
+    with the ground truth's rows."""
+    from strategist import bootstrap
+    from strategist.adapters.platforms import get_connector
+    from strategist.adapters.platforms.base import ConnectorOptions
+
+    def connect(platform: str, credentials: dict[str, Any], *, base_url: str | None, on_refresh: Any) -> Any:
+        return get_connector(
+            platform,
+            credentials,
+            base_url=base_url or bootstrap.get_settings().platform_api_base_url or None,
+            on_credentials_refreshed=on_refresh,
+            options=ConnectorOptions(sleep=lambda s: None, timeout=2.0),
+        )
+
+    monkeypatch.setattr(bootstrap, "connect", connect)
+    t = make_tenant()
+    account = str(3_000_000_000 + uuid.uuid4().int % 1_000_000)
+    conn_id, chunks = _connect(api, t, stack, "linkedin_ads", account)
+    q = worker_queue("WorkerSyncFunction")
+    _fault(stack, "linkedin_ads", "5xx", 1, delay_seconds=3)  # answered only after the client gave up
+    for body in chunks:
+        q.send(body)
+    with caplog.at_level("WARNING", logger="strategist.adapters.platforms.base"):
+        q.drain(60)
+    assert any(
+        "timeout: ReadTimeout" in r.getMessage() for r in caplog.records
+    )  # it did give up, then retried
+    assert _conn(api, t, conn_id)["backfill"]["complete"]
+    assert_matches_truth(stack, db, "linkedin_ads", account, conn_id)
+    assert q.dlq_depth() == 0
