@@ -61,7 +61,7 @@ def test_every_sign_in_event_is_audited(api, stack, make_tenant, caplog):
     assert [(a, actor, e) for a, actor, e, _ in rows] == [
         ("auth.login_failed", f"user:{uid}", uid),
         ("auth.login", f"user:{uid}", uid),
-        ("auth.refresh", f"user:{uid}", uid),
+        ("auth.token_refresh", f"user:{uid}", uid),
         ("auth.refresh_reuse_detected", "system", uid)
         if rows[3][1] == "system"
         else (rows[3][0], rows[3][1], uid),

@@ -129,14 +129,14 @@ def refresh(uow: UnitOfWork, ring: crypto.KeyRing, settings: Settings, *, refres
         uow.commit()
         raise NotAuthenticated("refresh token was already used; sign in again")
     if row["expires_at"] <= _now():
-        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.refresh_failed", "expired")
+        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.token_refresh_failed", "expired")
         raise NotAuthenticated("refresh token expired; sign in again")
     user = uow.session.get(User, row["user_id"])
     if user is None or not user.is_active:
-        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.refresh_failed", "inactive")
+        _audit_refusal(uow, row["tenant_id"], row["user_id"], "auth.token_refresh_failed", "inactive")
         raise NotAuthenticated("user is no longer active")
     uow.session.execute(update(RefreshToken).where(RefreshToken.id == row["id"]).values(revoked_at=_now()))
-    uow.audit("auth.refresh", "user", user.id)
+    uow.audit("auth.token_refresh", "user", user.id)
     return _issue(
         uow,
         ring,
