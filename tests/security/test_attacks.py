@@ -625,7 +625,7 @@ def test_a_replayed_refresh_token_revokes_its_whole_family(
                 {"t": str(world.tenant_id)},
             )
         ]
-    assert actions and set(actions) == {"auth.refresh_reuse_detected"}, actions
+    assert "auth.refresh_reuse_detected" in actions, actions
     # signing in again starts a new family
     again = api.post(
         "/api/v1/auth/token", json={"email": world.analyst.email, "password": world.analyst.password}
