@@ -28,6 +28,11 @@ class FakeQueue:
         return len(messages)
 
 
+def _mine(queue: FakeQueue, world) -> list[dict]:
+    """The job serves every tenant in the shared stack: other tests' held reports may be released in the same run."""
+    return [m for m in queue.sent if m["tenant_id"] == str(world.tenant_id)]
+
+
 def _uow():
     from strategist.bootstrap import system_unit_of_work
 
@@ -100,7 +105,7 @@ def test_one_report_per_period_held_until_final_then_sent_once(scheduled):
         days=TODAY.isoweekday()
     )
     # Meta's 7-day attribution window is still open: held, nothing queued, the reason recorded
-    assert rep.status == "held" and queue.sent == []
+    assert rep.status == "held" and _mine(queue, world) == []
     meta_row = next(c for c in rep.finality["connections"] if c["platform"] == "meta_ads")
     google_row = next(c for c in rep.finality["connections"] if c["platform"] == "google_ads")
     assert not meta_row["final"] and google_row["final"] and meta_row["lag_hours"] == 168
@@ -115,8 +120,8 @@ def test_one_report_per_period_held_until_final_then_sent_once(scheduled):
         uow.session.execute(update(PlatformConnection).where(PlatformConnection.id == meta)
                             .values(data_as_of=week_end + dt.timedelta(days=7, hours=1)))  # fmt: skip
     counts = schedules.run(_uow, queue, now=now + dt.timedelta(hours=1))
-    assert counts["final"] == 1 and len(queue.sent) == 1
-    msg = queue.sent[0]
+    assert counts["final"] >= 1 and len(_mine(queue, world)) == 1
+    msg = _mine(queue, world)[0]
 
     # the worker (through its Lambda handler, twice: a redelivery) renders and e-mails it once
     first = _invoke_worker(msg)
@@ -145,11 +150,11 @@ def test_past_the_hold_deadline_it_goes_out_provisional(scheduled):
     schedules.run(_uow, queue, now=due + dt.timedelta(hours=1))
     assert _reports(world, sid)[0].status == "held"
     schedules.run(_uow, queue, now=due + dt.timedelta(hours=47))
-    assert _reports(world, sid)[0].status == "held" and queue.sent == []
+    assert _reports(world, sid)[0].status == "held" and _mine(queue, world) == []
     counts = schedules.run(_uow, queue, now=due + dt.timedelta(hours=48))
-    assert counts["provisional"] == 1 and len(queue.sent) == 1
+    assert counts["provisional"] >= 1 and len(_mine(queue, world)) == 1
     with _uow() as uow:
-        assert service.process_message(uow, queue.sent[0])["outcome"] == "rendered and sent"
+        assert service.process_message(uow, _mine(queue, world)[0])["outcome"] == "rendered and sent"
     rep = _reports(world, sid)[0]
     assert rep.status == "sent" and rep.provisional
     assert rep.data["provisional"] and any("meta_ads" in r for r in rep.data["provisional_reasons"])
