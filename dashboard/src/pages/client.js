@@ -94,8 +94,13 @@ export function clientPage() {
         this.loading = false;
         return;
       }
+      // A live event refreshes the figures in place (no loading state, no redraw of the page around an open
+      // form or preview), once per burst of events.
+      let pending = null;
       this._unsubscribe = live.on("*", (e) => {
-        if (e.client_id === this.clientId) this.load();
+        if (e.client_id !== this.clientId) return;
+        clearTimeout(pending);
+        pending = setTimeout(() => this.load({ quiet: true }), 400);
       });
       await this.load();
     },
@@ -108,9 +113,11 @@ export function clientPage() {
       return !Alpine.store("app").can("analyst");
     },
 
-    async load() {
-      this.loading = true;
-      this.error = "";
+    async load({ quiet = false } = {}) {
+      if (!quiet) {
+        this.loading = true;
+        this.error = "";
+      }
       try {
         const [client, dash] = await Promise.all([
           api.get(`/api/v1/clients/${this.clientId}`),
@@ -132,7 +139,8 @@ export function clientPage() {
         if (this.insightId) this.loadInsight();
       } catch (exc) {
         if (exc.status === 403 || exc.status === 404) this.denied = true;
-        this.error = errorText(exc);
+        // a failed background refresh keeps the figures on screen; the live indicator tells about the link
+        if (!quiet || this.denied) this.error = errorText(exc);
         this.loading = false;
       }
     },
