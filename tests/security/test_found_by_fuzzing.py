@@ -24,3 +24,33 @@ def test_a_template_name_taken_in_another_case_is_409_not_500(api: Any, make_ten
         assert r.status_code in (201, 409), (variant, r.status_code, r.text[:200])
         if r.status_code == 409:
             assert "already exists" in r.json()["error"]["message"]
+
+
+def test_a_rule_change_that_does_not_fit_the_rule_is_422_not_500(
+    api: Any, make_tenant: Any, owner_engine: Any
+) -> None:
+    """PATCH /rules/{id} with action_value on a pause rule: valid alone, invalid merged; was a 500."""
+    from tests.security.conftest import written_rows
+
+    world = make_tenant()
+    body = {
+        "name": "pause expensive",
+        "client_id": str(world.clients[0]),
+        "metric": "cpa",
+        "operator": ">",
+        "threshold": 50,
+        "window_days": 7,
+        "min_conversions": 5,
+        "action": "pause",
+    }
+    created = api.post("/api/v1/rules", json=body, headers=world.analyst.headers)
+    assert created.status_code == 201, created.text
+    rule_id = created.json()["rule"]["id"]
+    before = written_rows(owner_engine, world.tenant_id)
+    r = api.patch(f"/api/v1/rules/{rule_id}", json={"action_value": 10}, headers=world.analyst.headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["fields"] and "action_value" in r.text
+    assert written_rows(owner_engine, world.tenant_id) == before
+    assert (
+        api.get(f"/api/v1/rules/{rule_id}", headers=world.analyst.headers).json()["rule"]["action"] == "pause"
+    )

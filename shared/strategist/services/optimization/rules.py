@@ -16,6 +16,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import or_, select
 
 from strategist.adapters.db.models import AutomationRule, Campaign, Client, OptimizationRecommendation
@@ -180,12 +181,19 @@ def update_rule(
     ):
         if key in changes and changes[key] is None:
             raise ValidationFailed.one(f"body.{key}", "may not be null")
-    merged = RuleIn.model_validate(
-        {
-            **{k: getattr(rule, k) for k in RuleIn.model_fields if k != "tenant_id" and hasattr(rule, k)},
-            **changes,
-        }
-    )
+    try:
+        merged = RuleIn.model_validate(
+            {
+                **{k: getattr(rule, k) for k in RuleIn.model_fields if k != "tenant_id" and hasattr(rule, k)},
+                **changes,
+            }
+        )
+    except PydanticValidationError as exc:
+        # the change is valid alone but not with the rule it lands on (action_value set on a pause rule)
+        problems = [
+            FieldProblem(".".join(["body", *(str(p) for p in e["loc"])]), e["msg"]) for e in exc.errors()
+        ]
+        raise ValidationFailed("the change does not fit the rule", fields=problems) from exc
     _require_live_role(principal, merged.mode)
     if merged.enabled:
         _check_contradictions(uow, _as_dict(merged), merged.schedule, rule.id)
