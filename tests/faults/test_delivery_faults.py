@@ -34,8 +34,10 @@ def _uow(tenant_id: uuid.UUID) -> Any:
     return UnitOfWork(get_sessionmaker(), tenant_id=tenant_id, actor="test")
 
 
-def _take(stack: Any, queue: str) -> list[dict[str, Any]]:
-    """What the code under test enqueued on the stack's queue (after commit), moved to the test's own queue."""
+def _take(stack: Any, queue: str, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    """What the code under test enqueued for `tenant_id` on the stack's queue (after commit), to be moved to the
+    test's own queue. The queue is shared with the test files that ran before in this worker: their leftovers are
+    drained and dropped, so they cannot reach this test's DLQ."""
     sqs = boto3.client("sqs", endpoint_url=stack.resources.endpoint)
     url = stack.resources.queue_urls[queue]
     out = []
@@ -46,7 +48,9 @@ def _take(stack: Any, queue: str) -> list[dict[str, Any]]:
         if not msgs:
             return out
         for m in msgs:
-            out.append(json.loads(m["Body"]))
+            body = json.loads(m["Body"])
+            if body.get("tenant_id") == str(tenant_id):
+                out.append(body)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 
 
@@ -109,7 +113,7 @@ def test_ses_unreachable_then_back_sends_once(stack, comms_world, worker_queue, 
     to = f"ses-down-{uuid.uuid4().hex[:8]}@example.com"
     comm_id = _queue_mail(comms_world, to)
     q = worker_queue("WorkerCommunicationsFunction")
-    for body in _take(stack, "CommunicationsQueue"):
+    for body in _take(stack, "CommunicationsQueue", comms_world.tenant_id):
         q.send(body)
     outage = Outage(monkeypatch, "ses", "send_raw_email", 2)
     q.drain(30)
@@ -130,7 +134,7 @@ def test_postgres_restarted_between_send_and_record_never_sends_twice(
     to = f"pg-restart-{uuid.uuid4().hex[:8]}@example.com"
     comm_id = _queue_mail(comms_world, to)
     q = worker_queue("WorkerCommunicationsFunction")
-    for body in _take(stack, "CommunicationsQueue"):
+    for body in _take(stack, "CommunicationsQueue", comms_world.tenant_id):
         q.send(body)
     real_send = SesEmailSender.send
     down = threading.Event()
@@ -210,7 +214,7 @@ def test_s3_and_ses_unreachable_while_a_report_is_due(stack, scheduled, worker_q
     before = _sent_to(to)
     reports_q = worker_queue("WorkerReportsFunction")
     comms_q = worker_queue("WorkerCommunicationsFunction")
-    _take(stack, "CommunicationsQueue")
+    _take(stack, "CommunicationsQueue", world.tenant_id)
     for body in _release(world, sid, due):
         reports_q.send(body)
     s3 = Outage(monkeypatch, "s3", "put_object", 2)
@@ -219,7 +223,7 @@ def test_s3_and_ses_unreachable_while_a_report_is_due(stack, scheduled, worker_q
     rep = _report(world, sid)
     assert rep.status == "sent" and rep.pdf_key and rep.communication_id
     ses = Outage(monkeypatch, "ses", "send_raw_email", 2)
-    for body in _take(stack, "CommunicationsQueue"):
+    for body in _take(stack, "CommunicationsQueue", world.tenant_id):
         comms_q.send(body)
     comms_q.drain(30)
     assert ses.raised == 2 and comms_q.dlq_depth() == 0
@@ -227,7 +231,10 @@ def test_s3_and_ses_unreachable_while_a_report_is_due(stack, scheduled, worker_q
     # a redelivered report message changes nothing and sends nothing
     reports_q.send({"tenant_id": str(world.tenant_id), "report_id": str(rep.id)})
     reports_q.drain(30)
-    assert _report(world, sid).version == rep.version and _take(stack, "CommunicationsQueue") == []
+    assert (
+        _report(world, sid).version == rep.version
+        and _take(stack, "CommunicationsQueue", world.tenant_id) == []
+    )
 
 
 def test_s3_down_for_every_attempt_dead_letters_the_report_visibly(
