@@ -77,7 +77,9 @@ def test_client_created_installs_defaults_and_sync_evaluates_that_client_only(
                                     "platform": "google_ads", "rows": 0})  # fmt: skip
     _relay_and_deliver(stack, d)
     [(function, event, result)] = [
-        c for c in calls if c[1]["detail"].get("tenant_id") == str(t.tenant_id) and c[0] == "JobAlertsFunction"
+        c
+        for c in calls
+        if c[1]["detail"].get("tenant_id") == str(t.tenant_id) and c[0] == "JobAlertsFunction"
     ]  # JobLivePushFunction (issue 8, live updates) also receives metrics.synced
     assert function == "JobAlertsFunction" and event["detail-type"] == "metrics.synced"
     assert result["trigger"] == "metrics.synced" and result["clients"] == 1 and result["rules"] == 3

@@ -94,7 +94,9 @@ def _csv(tenant_id: uuid.UUID, rows: Iterable[MetricRow]) -> tuple[io.StringIO, 
                 r.source,
                 "" if r.search_impression_share is None else r.search_impression_share,
                 "" if r.search_rank_lost_impression_share is None else r.search_rank_lost_impression_share,
-                "" if r.search_budget_lost_impression_share is None else r.search_budget_lost_impression_share,
+                ""
+                if r.search_budget_lost_impression_share is None
+                else r.search_budget_lost_impression_share,
             )
         )
         n += 1

@@ -511,7 +511,9 @@ class CommunicationDelivery(Base):
     __tablename__ = "communication_deliveries"
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_communication_deliveries_key"),
-        UniqueConstraint("communication_id", "channel", "recipient", name="uq_communication_deliveries_target"),
+        UniqueConstraint(
+            "communication_id", "channel", "recipient", name="uq_communication_deliveries_target"
+        ),
     )
     id: Mapped[uuid.UUID] = _uuid_pk()
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
@@ -536,7 +538,9 @@ class CommunicationConsent(Base):
     """A recipient's consent on one channel: opted_out (unsubscribed) suppresses; SMS needs opted_in."""
 
     __tablename__ = "communication_consents"
-    __table_args__ = (UniqueConstraint("tenant_id", "channel", "recipient", name="uq_communication_consents"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "channel", "recipient", name="uq_communication_consents"),
+    )
     id: Mapped[uuid.UUID] = _uuid_pk()
     tenant_id: Mapped[uuid.UUID] = _tenant_fk()
     channel: Mapped[str] = mapped_column(String(10))
@@ -663,7 +667,9 @@ class AlertRule(Base):
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     platform: Mapped[str | None] = mapped_column(String(20))
     params: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
-    channels: Mapped[list[str]] = mapped_column(ARRAY(String(20)), server_default=text("'{in_app}'::varchar[]"))
+    channels: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), server_default=text("'{in_app}'::varchar[]")
+    )
     recipients: Mapped[list[str]] = mapped_column(ARRAY(String(320)), server_default=text("'{}'::varchar[]"))
     severity: Mapped[str] = mapped_column(String(20), server_default=text("'warning'"))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))

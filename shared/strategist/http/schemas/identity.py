@@ -51,10 +51,16 @@ class TenantSettings(Strict):
         "(default 20).",
     )
     max_change_pct: float | None = Field(
-        None, gt=0, le=100, description="Largest budget change one recommendation or rule may make (default 30 %)."
+        None,
+        gt=0,
+        le=100,
+        description="Largest budget change one recommendation or rule may make (default 30 %).",
     )
     cooldown_hours: int | None = Field(
-        None, ge=0, le=24 * 30, description="No second change to a campaign within this many hours (default 72)."
+        None,
+        ge=0,
+        le=24 * 30,
+        description="No second change to a campaign within this many hours (default 72).",
     )
     auto_apply: list[Literal["budget_shift", "scale_budget", "pacing_fix", "pause"]] | None = Field(
         None,
