@@ -88,7 +88,7 @@ def tenant_factory(stack: Any, api: Any):
     from strategist.adapters import crypto
     from strategist.adapters.db.models import ApiKey, Client, Tenant, User
 
-    engine = create_engine(stack.owner_url())
+    engine = create_engine(stack.owner_url(), pool_pre_ping=True)  # fault tests restart Postgres mid-session
 
     def factory(name: str = "Test agency") -> TenantWorld:
         tid = uuid.uuid4()

@@ -53,7 +53,8 @@ def http_url(gateway: Any) -> Iterator[str]:
 def owner_engine(stack: Any) -> Iterator[Any]:
     from sqlalchemy import create_engine
 
-    engine = create_engine(stack.owner_url())
+    # session-wide: the fault tests restart Postgres in the same worker, so pooled connections are checked
+    engine = create_engine(stack.owner_url(), pool_pre_ping=True)
     yield engine
     engine.dispose()
 
