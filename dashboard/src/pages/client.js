@@ -221,18 +221,23 @@ export function clientPage() {
     // -- insights ------------------------------------------------------------------------------------------
     async loadInsight() {
       if (!this.insightId) return;
+      const id = this.insightId;
       this.insightLoading = true;
       this.insightError = "";
       try {
-        this.insight = await api.get(`/api/v1/campaigns/${this.insightId}/insights`, { date_range: "30d" });
+        const insight = await api.get(`/api/v1/campaigns/${id}/insights`, { date_range: "30d" });
+        // a slower answer for a campaign no longer selected (the page's first load, a click since) is dropped
+        if (this.insightId !== id) return;
+        this.insight = insight;
         this.insightLoading = false;
         await rendered(this);
         this.drawDrivers();
       } catch (exc) {
+        if (this.insightId !== id) return;
         this.insight = null;
         this.insightError = errorText(exc);
       } finally {
-        this.insightLoading = false;
+        if (this.insightId === id) this.insightLoading = false;
       }
     },
 
