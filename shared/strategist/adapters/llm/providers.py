@@ -23,6 +23,24 @@ from strategist.adapters.llm.guard import check_text
 from strategist.adapters.llm.offline import OfflineWriter
 from strategist.adapters.llm.settings import LlmSettings
 
+
+def openai_client(settings: LlmSettings, api_key: str, http_client: Any) -> Any:
+    """The official SDK client with our timeout and retry budget; the narrative writer and the assistant share it."""
+    import openai
+
+    return openai.OpenAI(
+        api_key=api_key, timeout=settings.timeout_s, max_retries=settings.max_retries, http_client=http_client
+    )
+
+
+def anthropic_client(settings: LlmSettings, api_key: str, http_client: Any) -> Any:
+    import anthropic
+
+    return anthropic.Anthropic(
+        api_key=api_key, timeout=settings.timeout_s, max_retries=settings.max_retries, http_client=http_client
+    )
+
+
 log = logging.getLogger("strategist.llm")
 
 #: Characters per token assumed when reserving tokens before a call. JSON full of digits tokenizes densely, so
@@ -162,14 +180,7 @@ class OpenAIWriter(ProviderWriter):
         return self.settings.openai_api_key
 
     def _make_client(self) -> Any:
-        import openai
-
-        return openai.OpenAI(
-            api_key=self.api_key,
-            timeout=self.settings.timeout_s,
-            max_retries=self.settings.max_retries,
-            http_client=self._http_client,
-        )
+        return openai_client(self.settings, self.api_key, self._http_client)
 
     def _complete(self, client: Any, system: str, user: str) -> Completion:
         import openai
@@ -201,14 +212,7 @@ class AnthropicWriter(ProviderWriter):
         return self.settings.anthropic_api_key
 
     def _make_client(self) -> Any:
-        import anthropic
-
-        return anthropic.Anthropic(
-            api_key=self.api_key,
-            timeout=self.settings.timeout_s,
-            max_retries=self.settings.max_retries,
-            http_client=self._http_client,
-        )
+        return anthropic_client(self.settings, self.api_key, self._http_client)
 
     def _complete(self, client: Any, system: str, user: str) -> Completion:
         import anthropic

@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strategist.adapters.llm.base import UsagePort
-from strategist.adapters.llm.providers import ProviderTimeout, estimate_tokens
+from strategist.adapters.llm.providers import (
+    ProviderTimeout,
+    anthropic_client,
+    estimate_tokens,
+    openai_client,
+)
 from strategist.adapters.llm.settings import LlmSettings, llm_settings
 
 log = logging.getLogger("strategist.llm")
@@ -191,14 +196,7 @@ class OpenAIToolChat(ToolChat):
         return self.settings.openai_api_key
 
     def _make_client(self) -> Any:
-        import openai
-
-        return openai.OpenAI(
-            api_key=self.api_key,
-            timeout=self.settings.timeout_s,
-            max_retries=self.settings.max_retries,
-            http_client=self._http_client,
-        )
+        return openai_client(self.settings, self.api_key, self._http_client)
 
     def _loop(
         self,
@@ -280,14 +278,7 @@ class AnthropicToolChat(ToolChat):
         return self.settings.anthropic_api_key
 
     def _make_client(self) -> Any:
-        import anthropic
-
-        return anthropic.Anthropic(
-            api_key=self.api_key,
-            timeout=self.settings.timeout_s,
-            max_retries=self.settings.max_retries,
-            http_client=self._http_client,
-        )
+        return anthropic_client(self.settings, self.api_key, self._http_client)
 
     def _loop(
         self,
