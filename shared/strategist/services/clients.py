@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 
@@ -15,6 +15,8 @@ from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain.auth import Principal, Role
 from strategist.domain.errors import NotFound, ValidationFailed
 from strategist.http.schemas.clients import ClientCreate, ClientListQuery, ClientUpdate
+
+T = TypeVar("T")
 
 AUDITED = (
     "name",
@@ -44,6 +46,24 @@ def visible_to(
         principal.require_client(client_id)
         stmt = stmt.where(column == client_id)
     return stmt
+
+
+def get_client_owned(
+    uow: UnitOfWork, principal: Principal, model: type[T], row_id: uuid.UUID, what: str, *, lock: bool = False
+) -> T:
+    """One row of a client-owned table (`model.client_id`): 404 for another tenant's (RLS), another client's for a
+    viewer, or a deleted client's; with ``lock``, the row is locked FOR UPDATE for the transaction."""
+    stmt = (
+        select(model)
+        .join(Client, Client.id == model.client_id)  # type: ignore[attr-defined]
+        .where(model.id == row_id, Client.deleted_at.is_(None))  # type: ignore[attr-defined]
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=model)
+    row = uow.session.execute(stmt).scalar_one_or_none()
+    if row is None or not principal.can_see_client(row.client_id):
+        raise NotFound(f"{what} not found")
+    return row
 
 
 def client_exists(uow: UnitOfWork, client_id: uuid.UUID) -> bool:

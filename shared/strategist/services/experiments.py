@@ -31,7 +31,7 @@ from sqlalchemy import and_, func, or_, select
 from strategist.adapters.db.models import Campaign, CampaignMetric, Client, Experiment
 from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain.auth import Principal, Role
-from strategist.domain.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from strategist.domain.errors import Conflict, FieldProblem, ValidationFailed
 from strategist.domain.platforms import Platform
 from strategist.http.schemas.common import decode_cursor, encode_cursor
 from strategist.http.schemas.experiments import (
@@ -42,7 +42,7 @@ from strategist.http.schemas.experiments import (
     ExperimentStop,
     VariantOut,
 )
-from strategist.services.clients import visible_to
+from strategist.services.clients import get_client_owned, visible_to
 
 #: Days of daily data needed before the delta method's variance is trusted for planning.
 MIN_DELTA_DAYS = 7
@@ -412,14 +412,7 @@ def create_experiment(uow: UnitOfWork, principal: Principal, data: ExperimentCre
 # -- reading ---------------------------------------------------------------------------------------------------
 def get_experiment(uow: UnitOfWork, principal: Principal, experiment_id: uuid.UUID) -> Experiment:
     """404 for another tenant's (RLS), another client's for a viewer, or a deleted client's experiment."""
-    row = uow.session.execute(
-        select(Experiment)
-        .join(Client, Client.id == Experiment.client_id)
-        .where(Experiment.id == experiment_id, Client.deleted_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not principal.can_see_client(row.client_id):
-        raise NotFound("experiment not found")
-    return row
+    return get_client_owned(uow, principal, Experiment, experiment_id, "experiment")
 
 
 def list_experiments(

@@ -25,11 +25,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from strategist.adapters.db.models import Campaign, Client, OptimizationRecommendation, PlatformConnection
+from strategist.adapters.db.models import Campaign, OptimizationRecommendation, PlatformConnection
 from strategist.adapters.db.uow import UnitOfWork, jsonable
 from strategist.domain import optimization as dom
 from strategist.domain.auth import ROLE_RANK, Principal, Role
-from strategist.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from strategist.domain.errors import Conflict, Forbidden, ValidationFailed
+from strategist.services.clients import get_client_owned
 from strategist.services.connections import cipher_context
 from strategist.services.optimization.recommend import guardrails
 from strategist.services.ports import ConnectorFactory, CredentialCipher
@@ -63,16 +64,7 @@ def get_recommendation(
 ) -> OptimizationRecommendation:
     """With ``lock``, the recommendation and the campaigns it changes are locked for the transaction, so two
     concurrent applies (or an apply and an undo) cannot both pass the cooldown check."""
-    stmt = (
-        select(OptimizationRecommendation)
-        .join(Client, Client.id == OptimizationRecommendation.client_id)
-        .where(OptimizationRecommendation.id == rec_id, Client.deleted_at.is_(None))
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=OptimizationRecommendation)
-    row = uow.session.execute(stmt).scalar_one_or_none()
-    if row is None or not principal.can_see_client(row.client_id):
-        raise NotFound("recommendation not found")
+    row = get_client_owned(uow, principal, OptimizationRecommendation, rec_id, "recommendation", lock=lock)
     ids = sorted({uuid.UUID(ch["campaign_id"]) for ch in row.changes}) if lock else []
     if ids:
         uow.session.execute(

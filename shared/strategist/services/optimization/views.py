@@ -10,14 +10,13 @@ from strategist.adapters.db.models import CampaignOptimization, Client, Optimiza
 from strategist.adapters.db.paging import keyset_page
 from strategist.adapters.db.uow import UnitOfWork
 from strategist.domain.auth import Principal
-from strategist.domain.errors import NotFound
 from strategist.http.schemas.optimization import (
     OptimizationListQuery,
     OptimizationOut,
     RecommendationListQuery,
     RecommendationOut,
 )
-from strategist.services.clients import visible_to
+from strategist.services.clients import get_client_owned, visible_to
 from strategist.services.optimization.apply import approval_reasons
 from strategist.services.optimization.recommend import guardrails
 
@@ -71,14 +70,7 @@ def optimization_out(uow: UnitOfWork, principal: Principal, opt: CampaignOptimiz
 def get_optimization(
     uow: UnitOfWork, principal: Principal, optimization_id: uuid.UUID
 ) -> CampaignOptimization:
-    row = uow.session.execute(
-        select(CampaignOptimization)
-        .join(Client, Client.id == CampaignOptimization.client_id)
-        .where(CampaignOptimization.id == optimization_id, Client.deleted_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not principal.can_see_client(row.client_id):
-        raise NotFound("optimization not found")
-    return row
+    return get_client_owned(uow, principal, CampaignOptimization, optimization_id, "optimization")
 
 
 def list_optimizations(

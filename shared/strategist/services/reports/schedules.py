@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from strategist.adapters.db.models import Client, PerformanceReport, ReportSchedule
 from strategist.adapters.db.uow import UnitOfWork
 from strategist.domain.auth import Principal, Role
-from strategist.domain.errors import NotFound, ValidationFailed
+from strategist.domain.errors import ValidationFailed
 from strategist.http.schemas.common import decode_cursor, encode_cursor
 from strategist.http.schemas.reports import (
     ALL_SECTIONS,
@@ -25,7 +25,7 @@ from strategist.http.schemas.reports import (
     ScheduleOut,
     ScheduleUpdate,
 )
-from strategist.services.clients import visible_to
+from strategist.services.clients import get_client_owned, visible_to
 from strategist.services.reports import build, timing
 
 log = logging.getLogger(__name__)
@@ -101,17 +101,7 @@ def _plan_next(uow: UnitOfWork, s: ReportSchedule, now: dt.datetime) -> None:
 def get_schedule(
     uow: UnitOfWork, principal: Principal, schedule_id: uuid.UUID, *, lock: bool = False
 ) -> ReportSchedule:
-    stmt = (
-        select(ReportSchedule)
-        .join(Client, Client.id == ReportSchedule.client_id)
-        .where(ReportSchedule.id == schedule_id, Client.deleted_at.is_(None))
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=ReportSchedule)
-    row = uow.session.execute(stmt).scalar_one_or_none()
-    if row is None or not principal.can_see_client(row.client_id):
-        raise NotFound("report schedule not found")
-    return row
+    return get_client_owned(uow, principal, ReportSchedule, schedule_id, "report schedule", lock=lock)
 
 
 def create_schedule(uow: UnitOfWork, principal: Principal, body: ScheduleCreate) -> ScheduleOut:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, or_, select
 from strategist.adapters.db.models import Client, PerformanceReport, ReportSchedule
 from strategist.adapters.db.uow import UnitOfWork
 from strategist.domain.auth import Principal, Role
-from strategist.domain.errors import Conflict, NotFound, ValidationFailed
+from strategist.domain.errors import Conflict, ValidationFailed
 from strategist.http.schemas.common import decode_cursor, encode_cursor
 from strategist.http.schemas.reports import (
     ReportGenerate,
@@ -32,7 +32,7 @@ from strategist.http.schemas.reports import (
     ReportSend,
     ReportUpdate,
 )
-from strategist.services.clients import visible_to
+from strategist.services.clients import get_client_owned, visible_to
 from strategist.services.reports import build, timing
 
 #: Longer periods are rendered on the reports queue.
@@ -61,17 +61,7 @@ def get_report(
     uow: UnitOfWork, principal: Principal, report_id: uuid.UUID, *, lock: bool = False
 ) -> PerformanceReport:
     """404 for another tenant's (RLS), another client's for a viewer, or a deleted client's report."""
-    stmt = (
-        select(PerformanceReport)
-        .join(Client, Client.id == PerformanceReport.client_id)
-        .where(PerformanceReport.id == report_id, Client.deleted_at.is_(None))
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=PerformanceReport)
-    row = uow.session.execute(stmt).scalar_one_or_none()
-    if row is None or not principal.can_see_client(row.client_id):
-        raise NotFound("report not found")
-    return row
+    return get_client_owned(uow, principal, PerformanceReport, report_id, "report", lock=lock)
 
 
 def _links(report: PerformanceReport, data: dict[str, Any] | None) -> ReportLinks | None:
